@@ -1,0 +1,161 @@
+"""Settings: read once from the environment into a frozen object that is passed down.
+
+Every variable of the public contract (CONTRACT §2) is here with its default. A bad value
+raises :class:`SettingsError` naming the variable, the value and what was expected, so a
+misconfigured process stops at start-up instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Literal
+
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class SettingsError(ValueError):
+    """A configuration variable has a value Parley cannot use."""
+
+
+class Settings(BaseModel):
+    """All of Parley's configuration. Built by :func:`load_settings`; never mutated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/parley.db"
+    article_store_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str = ""
+    admin_token: str | None = None
+
+    akismet_api_key: str | None = None
+    akismet_blog_url: str | None = None
+    akismet_api_url: str = "https://rest.akismet.com"
+    akismet_timeout: float = Field(5.0, gt=0, le=120)
+    akismet_recheck_seconds: int = Field(1200, ge=1)
+    akismet_retries: int = Field(2, ge=0, le=10)
+    akismet_giveup_days: float = Field(15, gt=0)
+
+    sweep_seconds: int = Field(60, ge=1)
+    lease_seconds: int = Field(120, ge=5)
+    rate_limit: str = "5/minute"
+    flood_seconds: int = Field(15, ge=0)
+    max_links: int = Field(2, ge=1)
+    trusted_proxies: int = Field(0, ge=0, le=10)
+    cors_origins: tuple[str, ...] = ()
+
+    hold_threshold: float = 1.0
+    spam_threshold: float = 3.0
+    min_form_seconds: float = Field(3.0, ge=0)
+    duplicate_window_hours: float = Field(24, gt=0)
+    spam_retention_days: float = Field(15, gt=0)
+    discarded_retention_days: float = Field(1, gt=0)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    blog_lang: str = "en"
+    site_url: str = "http://127.0.0.1:8000"
+    admin_email: str = "admin@example.com"
+    admin_password: str | None = None
+
+    @field_validator("database_url", "redis_url", "akismet_api_url")
+    @classmethod
+    def _url_has_scheme(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be a URL with a scheme, e.g. sqlite:///var/parley.db")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError("must look like '5/minute' or '10 per hour', or be 'off'") from exc
+        return value
+
+    @property
+    def articles_url(self) -> str:
+        """URL of the article store; the moderation store's when not set apart."""
+        return self.article_store_url or self.database_url
+
+    @property
+    def akismet_configured(self) -> bool:
+        return bool(self.akismet_api_key and self.akismet_blog_url)
+
+
+# Environment variable -> Settings field. Contract names first, then Parley's own extras.
+ENV_VARS: dict[str, str] = {
+    "PARLEY_ENV": "env",
+    "PARLEY_DATABASE_URL": "database_url",
+    "PARLEY_ARTICLE_STORE_URL": "article_store_url",
+    "PARLEY_REDIS_URL": "redis_url",
+    "PARLEY_SECRET_KEY": "secret_key",
+    "PARLEY_ADMIN_TOKEN": "admin_token",
+    "PYTHON_AKISMET_API_KEY": "akismet_api_key",
+    "PYTHON_AKISMET_BLOG_URL": "akismet_blog_url",
+    "PARLEY_AKISMET_API_URL": "akismet_api_url",
+    "PARLEY_AKISMET_TIMEOUT": "akismet_timeout",
+    "PARLEY_AKISMET_RECHECK_SECONDS": "akismet_recheck_seconds",
+    "PARLEY_AKISMET_RETRIES": "akismet_retries",
+    "PARLEY_AKISMET_GIVEUP_DAYS": "akismet_giveup_days",
+    "PARLEY_SWEEP_SECONDS": "sweep_seconds",
+    "PARLEY_LEASE_SECONDS": "lease_seconds",
+    "PARLEY_RATE_LIMIT": "rate_limit",
+    "PARLEY_FLOOD_SECONDS": "flood_seconds",
+    "PARLEY_MAX_LINKS": "max_links",
+    "PARLEY_TRUSTED_PROXIES": "trusted_proxies",
+    "PARLEY_CORS_ORIGINS": "cors_origins",
+    "PARLEY_HOLD_THRESHOLD": "hold_threshold",
+    "PARLEY_SPAM_THRESHOLD": "spam_threshold",
+    "PARLEY_MIN_FORM_SECONDS": "min_form_seconds",
+    "PARLEY_DUPLICATE_WINDOW_HOURS": "duplicate_window_hours",
+    "PARLEY_SPAM_RETENTION_DAYS": "spam_retention_days",
+    "PARLEY_DISCARDED_RETENTION_DAYS": "discarded_retention_days",
+    "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
+    "PARLEY_BLOG_LANG": "blog_lang",
+    "PARLEY_SITE_URL": "site_url",
+    "PARLEY_ADMIN_EMAIL": "admin_email",
+    "PARLEY_ADMIN_PASSWORD": "admin_password",
+}
+FIELD_TO_ENV = {field: var for var, field in ENV_VARS.items()}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) plus ``overrides``.
+
+    Empty variables count as unset. Raises :class:`SettingsError` with one line per bad
+    variable.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for var, field in ENV_VARS.items():
+        raw = environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        raw = raw.strip()
+        if field == "cors_origins":
+            values[field] = tuple(o.strip() for o in raw.split(",") if o.strip())
+        else:
+            values[field] = raw
+    values.update(overrides)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            var = FIELD_TO_ENV.get(field, field)
+            lines.append(f"{var}={values.get(field)!r}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    if not settings.secret_key:
+        if settings.env == "production":
+            raise SettingsError("PARLEY_SECRET_KEY is required when PARLEY_ENV=production")
+        # Development: a fresh random key per start (form tokens from before a restart
+        # simply count as missing).
+        settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    return settings

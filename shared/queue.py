@@ -1,0 +1,94 @@
+"""The hand-off from intake to the workers: task names, queues and the Celery app.
+
+The API never imports ``workers``; it sends tasks by name. Workers register tasks under
+these same names. Enqueue only after the row is committed, and pass ids, never objects.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from kombu import Queue
+
+from shared.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHECK = "parley.check_comment"
+PUBLISH = "parley.publish_comment"
+UNPUBLISH = "parley.unpublish_comment"
+FEEDBACK = "parley.akismet_feedback"
+SWEEP = "parley.sweep"
+RECHECK = "parley.akismet_recheck"
+PURGE = "parley.purge"
+
+QUEUES = ("checks", "publish", "feedback", "maintenance")
+ROUTES = {
+    CHECK: {"queue": "checks"},
+    PUBLISH: {"queue": "publish"},
+    UNPUBLISH: {"queue": "publish"},
+    FEEDBACK: {"queue": "feedback"},
+    SWEEP: {"queue": "maintenance"},
+    RECHECK: {"queue": "maintenance"},
+    PURGE: {"queue": "maintenance"},
+}
+
+
+def make_celery(settings: Settings) -> Celery:
+    """The Celery app, configured for at-least-once delivery on Redis.
+
+    Tasks are acknowledged late and rejected back to the queue if their worker dies; the
+    handlers are idempotent, so a redelivery finds nothing left to do.
+    """
+    app = Celery("parley", broker=settings.redis_url, set_as_current=False)
+    visibility = max(3600, settings.lease_seconds * 4)
+    app.conf.update(
+        task_default_queue="checks",
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes=ROUTES,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        broker_transport_options={
+            # Longer than any task can run, so Redis does not redeliver a task that is
+            # merely slow; a dead worker's tasks come back after this.
+            "visibility_timeout": visibility,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "max_retries": 0,
+        },
+        broker_pool_limit=32,
+        timezone="UTC",
+        enable_utc=True,
+    )
+    return app
+
+
+class TaskQueue:
+    """Sends tasks by name. Failures are reported, never raised to the caller: the row
+    is already committed and the sweeper will queue it."""
+
+    def __init__(self, celery: Celery):
+        self.celery = celery
+
+    def send(self, name: str, *args) -> bool:
+        try:
+            self.celery.send_task(name, args=list(args), retry=False, **ROUTES.get(name, {}))
+            return True
+        except Exception as exc:  # broker down: kombu raises OperationalError & friends
+            log.warning("enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)})
+            return False
+
+
+class NullQueue:
+    """Queues nothing; for tools that only read."""
+
+    def send(self, name: str, *args) -> bool:
+        return False
