@@ -50,8 +50,13 @@ def run_migrations(store: str) -> None:
     metadata, version_table = STORES[store]
     cfg = context.config
     connection = cfg.attributes.get("connection")
+    def only_this_store(name, type_, *_):
+        # The stores may share a database: never autogenerate against the other's tables.
+        return type_ != "table" or name in metadata.tables
+
     opts = dict(
         target_metadata=metadata,
+        include_name=only_this_store,
         version_table=version_table,
         render_as_batch=True,  # SQLite needs batch mode for ALTERs
         compare_type=True,

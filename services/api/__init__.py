@@ -1,0 +1,38 @@
+"""The public comment API and the demo article page (CONTRACT §3)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services import http, ratelimit
+from services.admin_api import admin_api
+from services.api.pages import pages
+from services.api.views import public_api
+from shared.bootstrap import Container, bootstrap
+
+
+def create_app(parley: Container | None = None) -> Flask:
+    """App factory; gunicorn runs ``services.api:create_app()``."""
+    parley = parley or bootstrap()
+    settings = parley.settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    http.install(app, parley)
+    app.extensions["parley_limiter"] = ratelimit.SubmissionLimiter(settings)
+    app.register_blueprint(public_api)
+    app.register_blueprint(admin_api)
+    app.register_blueprint(pages)
+    if settings.cors_origins:
+        from flask_cors import CORS
+
+        CORS(app, resources={r"/api/v1/articles/*": {"origins": list(settings.cors_origins)}},
+             expose_headers=["Location", "Retry-After", "ETag", "X-Request-ID"])
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    return app

@@ -1,0 +1,156 @@
+"""Public JSON API: thin adapters from HTTP to :mod:`shared.intake` and :mod:`shared.articles`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from services.http import container, problem
+from services.openapi import spec
+from shared import formtoken
+from shared.articles import (
+    BadCursor,
+    article_json,
+    comment_count,
+    published_json,
+    published_page,
+)
+from shared.intake import IntakeError, RequestMeta, find_replay, submit_comment
+from shared.models import Article, Comment
+
+public_api = Blueprint("public_api", __name__, url_prefix="/api/v1")
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _wants_html() -> bool:
+    return request.mimetype == FORM and "text/html" in request.headers.get("Accept", "")
+
+
+def _submission() -> tuple[dict, bool]:
+    """The submitted fields and whether they came from an HTML form."""
+    if request.mimetype == "application/json":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The body is not a JSON object.")
+        return data, False
+    if request.mimetype == FORM:
+        try:
+            request.get_data(cache=True)
+            form = request.form
+        except UnicodeDecodeError:
+            raise BadRequest("The form body is not valid UTF-8.") from None
+        return {key: form.get(key) for key in form}, True
+    raise UnsupportedMediaType(f"Send {FORM} or application/json, not {request.mimetype or 'nothing'}.")
+
+
+@public_api.post("/articles/<slug>/comments")
+def post_comment(slug: str):
+    """Accept a comment: 202 (JSON) or 303 (form) only once it is committed."""
+    parley = container()
+    limiter = current_app.extensions["parley_limiter"]
+    meta = RequestMeta(
+        user_ip=request.remote_addr or "0.0.0.0",
+        user_agent=request.user_agent.string or None,
+        referrer=request.referrer,
+        accept_language=request.headers.get("Accept-Language"),
+        idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:255] or None,
+        request_id=g.request_id,
+    )
+    data, from_form = _submission()
+    replay = find_replay(parley, meta.idempotency_key)
+    if replay is None and limiter.enabled:
+        wait = limiter.retry_after(meta.user_ip)
+        if wait:
+            return _refuse(
+                429, "Too many comments", f"Please wait {wait} seconds before posting again.",
+                slug, data, {"Retry-After": str(wait)},
+            )
+    try:
+        accepted = replay or submit_comment(parley, slug, data, meta)
+    except IntakeError as exc:
+        return _refuse(exc.status, exc.title, exc.detail, slug, data, errors=exc.errors)
+    if not accepted.replayed:
+        limiter.hit(meta.user_ip)
+    if from_form:
+        return redirect(url_for("pages.article", slug=accepted.article) + "#comment-pending", 303)
+    response = jsonify(
+        id=accepted.id,
+        status="pending",
+        status_url=url_for("public_api.comment_status", comment_id=accepted.id, _external=True),
+    )
+    response.status_code = 202
+    response.headers["Location"] = response.json["status_url"]
+    return response
+
+
+def _refuse(status, title, detail, slug, data, headers=None, errors=None):
+    """A refusal: problem+json, or the article page with the message for a browser form."""
+    if _wants_html():
+        from services.api.pages import render_article
+
+        return render_article(slug, status=status, form=data, errors=errors, message=detail, headers=headers)
+    return problem(status, title, detail, errors=errors, headers=headers)
+
+
+@public_api.get("/articles/<slug>/comments")
+def list_comments(slug: str):
+    """Published comments, oldest first, keyset-paged, with an ETag."""
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        return problem(422, "Invalid fields", "limit must be a whole number", errors={"limit": ["must be a whole number"]})
+    if limit < 1:
+        return problem(422, "Invalid fields", "limit must be at least 1", errors={"limit": ["must be at least 1"]})
+    limit = min(limit, 100)
+    with container().stores.articles() as session:
+        if session.get(Article, slug) is None:
+            return problem(404, "Unknown article", f"There is no article {slug!r}.")
+        try:
+            page = published_page(session, slug, limit, request.args.get("cursor") or None)
+        except BadCursor:
+            return problem(422, "Invalid fields", "cursor is not valid", errors={"cursor": ["is not valid"]})
+        body = {
+            "article": slug,
+            "comments": [published_json(row) for row in page.comments],
+            "next_cursor": page.next_cursor,
+        }
+    response = jsonify(body)
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@public_api.get("/articles/<slug>")
+def get_article(slug: str):
+    with container().stores.articles() as session:
+        article = session.get(Article, slug)
+        if article is None:
+            return problem(404, "Unknown article", f"There is no article {slug!r}.")
+        return jsonify(article_json(article, comment_count(session, slug)))
+
+
+@public_api.get("/articles/<slug>/form-token")
+def form_token(slug: str):
+    with container().stores.articles() as session:
+        if session.get(Article, slug) is None:
+            return problem(404, "Unknown article", f"There is no article {slug!r}.")
+    response = jsonify(form_token=formtoken.issue(container().settings.secret_key, slug))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@public_api.get("/comments/<comment_id>")
+def comment_status(comment_id: str):
+    """Public status: only ``pending`` or ``published``; a verdict is never shown."""
+    with container().stores.moderation() as session:
+        comment = session.get(Comment, comment_id[:64])
+        if comment is None:
+            return problem(404, "Unknown comment", "There is no such comment.")
+        status = "published" if comment.status == "published" else "pending"
+        return jsonify(id=comment.id, article=comment.article_slug, status=status)
+
+
+@public_api.get("/openapi.json")
+def openapi():
+    return jsonify(spec(request.host_url.rstrip("/")))

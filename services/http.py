@@ -1,0 +1,150 @@
+"""HTTP plumbing shared by the api and dashboard apps: problem documents, request ids,
+health checks, request metrics and the admin bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from functools import wraps
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from shared.bootstrap import Container
+from shared.metrics import HTTP_REQUESTS
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+DB_RETRY_AFTER = "5"
+
+
+def container() -> Container:
+    return current_app.extensions["parley"]
+
+
+def problem(status: int, title: str, detail: str = "", *, errors=None, headers=None, type_="about:blank"):
+    """An RFC 9457 problem response."""
+    body = {"type": type_, "title": title, "status": status, "detail": detail or title}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _request_id() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+
+
+def _after(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    HTTP_REQUESTS.labels(endpoint=rule, status=str(response.status_code)).inc()
+    return response
+
+
+def _http_error(exc: HTTPException):
+    headers = {}
+    if exc.code == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if exc.code == 429:
+        headers["Retry-After"] = getattr(exc, "retry_after", None) or "60"
+    return problem(exc.code or 500, exc.name, exc.description or exc.name, headers=headers)
+
+
+def _db_error(exc: Exception):
+    log.error("database unavailable", extra={"error": str(exc)[:300]})
+    return problem(
+        503,
+        "Service unavailable",
+        "The comment store cannot be reached right now; nothing was stored. Please retry.",
+        headers={"Retry-After": DB_RETRY_AFTER},
+    )
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error")
+    return problem(500, "Internal server error", "Something went wrong on our side.")
+
+
+def install(app: Flask, parley: Container) -> None:
+    """Attach the container and the common handlers to ``app``."""
+    app.extensions["parley"] = parley
+    app.before_request(_request_id)
+    app.after_request(_after)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _db_error)
+    app.register_error_handler(DBAPIError, _db_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.register_blueprint(health)
+
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz():
+    """The process is alive (no dependency is checked)."""
+    return jsonify(status="ok")
+
+
+@health.get("/readyz")
+def readyz():
+    """Ready only if both stores and Redis answer."""
+    parley = container()
+    checks = {}
+    for name, engine in (
+        ("database", parley.stores.moderation_engine),
+        ("article_store", parley.stores.articles_engine),
+    ):
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    try:
+        parley.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    response = jsonify(status="ready" if ready else "unavailable", checks=checks)
+    response.status_code = 200 if ready else 503
+    return response
+
+
+def require_admin_token(view):
+    """Bearer-token guard of the admin JSON API. With no token configured, refuse all."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        expected = container().settings.admin_token
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            return problem(
+                401,
+                "Unauthorized",
+                "A valid admin bearer token is required." if expected else "The admin API is disabled: PARLEY_ADMIN_TOKEN is not set.",
+                headers={"WWW-Authenticate": 'Bearer realm="parley-admin"'},
+            )
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def json_body() -> dict | None:
+    """The request's JSON object, or None if the body is not a JSON object."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None

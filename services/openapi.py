@@ -1,0 +1,119 @@
+"""OpenAPI 3.1 description of the public and admin JSON APIs."""
+
+from __future__ import annotations
+
+from functools import cache
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
+
+
+def _json(schema_ref: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+
+
+@cache
+def _paths() -> dict:
+    submission = {
+        "type": "object",
+        "required": ["author_name", "author_email", "content"],
+        "properties": {
+            "author_name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "author_email": {"type": "string", "format": "email", "maxLength": 254},
+            "author_url": {"type": "string", "format": "uri", "maxLength": 2048},
+            "content": {"type": "string", "minLength": 1, "maxLength": 10000},
+            "parent_id": {"type": "string"},
+            "website": {"type": "string", "description": "Honeypot: leave empty."},
+            "form_token": {"type": "string"},
+        },
+    }
+    return {
+        "/api/v1/articles/{slug}/comments": {
+            "post": {
+                "summary": "Submit a comment",
+                "parameters": [
+                    _SLUG,
+                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STR},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": submission},
+                        "application/x-www-form-urlencoded": {"schema": submission},
+                    },
+                },
+                "responses": {
+                    "202": _json("Accepted", "Stored durably; awaiting moderation"),
+                    "303": {"description": "Form post: redirect to the article page, #comment-pending"},
+                    "400": _problem("Body is not parseable"),
+                    "403": _problem("Comments closed"),
+                    "404": _problem("Unknown article"),
+                    "409": _problem("Same author, same content, same article"),
+                    "413": _problem("Body over 64 KiB"),
+                    "415": _problem("Unsupported content type"),
+                    "422": _problem("Field errors (see `errors`)"),
+                    "429": _problem("Rate limit or flood; see Retry-After"),
+                    "503": _problem("Cannot be stored durably now; see Retry-After"),
+                },
+            },
+            "get": {
+                "summary": "Published comments, oldest first",
+                "parameters": [
+                    _SLUG,
+                    {"name": "cursor", "in": "query", "schema": _STR},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                ],
+                "responses": {"200": _json("CommentPage"), "304": {"description": "Not modified"}, "404": _problem("Unknown article")},
+            },
+        },
+        "/api/v1/articles/{slug}": {
+            "get": {"summary": "An article", "parameters": [_SLUG],
+                    "responses": {"200": _json("Article"), "404": _problem("Unknown article")}},
+        },
+        "/api/v1/articles/{slug}/form-token": {
+            "get": {"summary": "A signed form token", "parameters": [_SLUG],
+                    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {"form_token": _STR}}}}},
+                                  "404": _problem("Unknown article")}},
+        },
+        "/api/v1/comments/{id}": {
+            "get": {"summary": "Public status of a comment (pending or published)",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _STR}],
+                    "responses": {"200": _json("CommentStatus"), "404": _problem("Unknown comment")}},
+        },
+        "/api/v1/admin/articles/{slug}": {
+            "put": {"summary": "Register or update an article", "security": [{"bearer": []}], "parameters": [_SLUG],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["title", "url"], "properties": {"title": _STR, "url": _STR, "comments_open": {"type": "boolean"}, "summary": _STR}}}}},
+                    "responses": {"200": _json("Article", "Updated"), "201": _json("Article", "Created"), "401": _problem("No valid token"), "422": _problem("Field errors")}},
+        },
+        "/healthz": {"get": {"summary": "Process alive", "responses": {"200": {"description": "OK"}}}},
+        "/readyz": {"get": {"summary": "Database and Redis reachable", "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
+    }
+
+
+def spec(server_url: str) -> dict:
+    """The OpenAPI document, with ``server_url`` as its server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Parley comment API", "version": "1"},
+        "servers": [{"url": server_url}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {"type": "object", "properties": {"type": _STR, "title": _STR, "status": {"type": "integer"}, "detail": _STR, "errors": {"type": "object", "additionalProperties": {"type": "array", "items": _STR}}}},
+                "Accepted": {"type": "object", "properties": {"id": _STR, "status": {"const": "pending"}, "status_url": _STR}},
+                "Article": {"type": "object", "properties": {"slug": _STR, "title": _STR, "url": _STR, "comments_open": {"type": "boolean"}, "comment_count": {"type": "integer"}}},
+                "PublishedComment": {"type": "object", "properties": {"id": _STR, "parent_id": _NSTR, "author_name": _STR, "author_url": _NSTR, "content": _STR, "published_at": {"type": "string", "format": "date-time"}}},
+                "CommentPage": {"type": "object", "properties": {"article": _STR, "comments": {"type": "array", "items": {"$ref": "#/components/schemas/PublishedComment"}}, "next_cursor": _NSTR}},
+                "CommentStatus": {"type": "object", "properties": {"id": _STR, "article": _STR, "status": {"enum": ["pending", "published"]}}},
+            },
+        },
+    }

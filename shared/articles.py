@@ -1,0 +1,144 @@
+"""Articles and the public read side of the article store."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from shared.models import Article, PublishedComment, utcnow
+
+DEMO_SLUG = "russia-ukraine-prisoner-exchange"
+DEMO_ARTICLE = {
+    "title": "Russia-Ukraine Prisoner Exchange: Peace Talks Breakthrough",
+    "url": "http://127.0.0.1:8000/articles/" + DEMO_SLUG,
+    "summary": (
+        "Delegations from Russia and Ukraine met in Istanbul for their first direct talks in "
+        "more than three years. The meeting, hosted by Turkey at the Dolmabahçe Palace, was "
+        "short and produced no ceasefire, but both sides agreed to the largest prisoner "
+        "exchange of the war: a thousand prisoners each. The swap was carried out in stages "
+        "over the following days at the Belarusian border. Negotiators also agreed to set out "
+        "their conditions for a future ceasefire in writing and to keep talking, and Turkey "
+        "offered to host the next round."
+    ),
+    "comments_open": True,
+}
+
+
+def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
+    """Check an article body of ``PUT /api/v1/admin/articles/{slug}``."""
+    errors: dict[str, list[str]] = {}
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = ["is required"]
+    elif len(title.strip()) > 500:
+        errors["title"] = ["must be at most 500 characters"]
+    url = data.get("url")
+    if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("http", "https") or not urlsplit(url.strip()).hostname:
+        errors["url"] = ["must be an http:// or https:// URL"]
+    elif len(url) > 2048:
+        errors["url"] = ["must be at most 2,048 characters"]
+    comments_open = data.get("comments_open", True)
+    if not isinstance(comments_open, bool):
+        errors["comments_open"] = ["must be true or false"]
+    summary = data.get("summary", "")
+    if not isinstance(summary, str):
+        errors["summary"] = ["must be a string"]
+    if errors:
+        return {}, errors
+    return {
+        "title": title.strip(),
+        "url": url.strip(),
+        "comments_open": comments_open,
+        "summary": summary.strip(),
+    }, {}
+
+
+def valid_slug(slug: str) -> bool:
+    return 0 < len(slug) <= 200 and all(ch.isalnum() or ch in "-_." for ch in slug)
+
+
+def upsert_article(session: Session, slug: str, fields: dict) -> tuple[Article, bool]:
+    """Create or update an article; returns ``(article, created)``."""
+    article = session.get(Article, slug)
+    created = article is None
+    if created:
+        article = Article(slug=slug, created_at=utcnow())
+        session.add(article)
+    for key, value in fields.items():
+        setattr(article, key, value)
+    article.updated_at = utcnow()
+    return article, created
+
+
+def comment_count(session: Session, slug: str) -> int:
+    return session.scalar(
+        select(func.count()).select_from(PublishedComment).where(PublishedComment.article_slug == slug)
+    ) or 0
+
+
+def article_json(article: Article, count: int) -> dict:
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "url": article.url,
+        "comments_open": article.comments_open,
+        "comment_count": count,
+    }
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def published_json(row: PublishedComment) -> dict:
+    return {
+        "id": row.id,
+        "parent_id": row.parent_id,
+        "author_name": row.author_name,
+        "author_url": row.author_url,
+        "content": row.content,
+        "published_at": iso(row.published_at),
+    }
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(published_at: datetime, id_: str) -> str:
+    raw = f"{published_at.isoformat()}|{id_}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, id_ = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), id_
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor is not valid") from exc
+
+
+@dataclass(frozen=True)
+class Page:
+    comments: list[PublishedComment]
+    next_cursor: str | None
+
+
+def published_page(session: Session, slug: str, limit: int, cursor: str | None) -> Page:
+    """Published comments of ``slug``, oldest first, keyset-paged."""
+    query = select(PublishedComment).where(PublishedComment.article_slug == slug)
+    if cursor:
+        at, id_ = decode_cursor(cursor)
+        query = query.where(tuple_(PublishedComment.published_at, PublishedComment.id) > (at, id_))
+    rows = list(
+        session.scalars(query.order_by(PublishedComment.published_at, PublishedComment.id).limit(limit + 1))
+    )
+    next_cursor = encode_cursor(rows[limit - 1].published_at, rows[limit - 1].id) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)

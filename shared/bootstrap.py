@@ -1,0 +1,77 @@
+"""The composition root: builds every adapter from settings, once per process.
+
+Entrypoints (the Flask apps, the Celery worker, the CLI) call :func:`bootstrap` and hand
+the :class:`Container` down; nothing else builds engines, clients or connections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis as redis_lib
+
+from shared.config import Settings, load_settings
+from shared.db import Stores
+from shared.events import EventLog
+from shared.queue import TaskQueue, make_celery
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built lazily: no connection is made until first use."""
+
+    settings: Settings
+
+    @cached_property
+    def stores(self) -> Stores:
+        return Stores.from_urls(self.settings.database_url, self.settings.articles_url)
+
+    @cached_property
+    def redis(self) -> redis_lib.Redis:
+        return redis_lib.Redis.from_url(
+            self.settings.redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=30,
+            decode_responses=True,
+        )
+
+    @cached_property
+    def celery(self):
+        return make_celery(self.settings)
+
+    @cached_property
+    def queue(self) -> TaskQueue:
+        return TaskQueue(self.celery)
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.redis)
+
+    @cached_property
+    def spam_checker(self):
+        from shared.spam import build_checker
+
+        return build_checker(self.settings)
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from a parent process."""
+        if "stores" in self.__dict__:
+            self.stores.dispose()
+        if "redis" in self.__dict__:
+            self.redis.connection_pool.reset()
+
+    def close(self) -> None:
+        if "stores" in self.__dict__:
+            self.stores.moderation_engine.dispose()
+            self.stores.articles_engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+        if "spam_checker" in self.__dict__:
+            self.spam_checker.close()
+
+
+def bootstrap(settings: Settings | None = None) -> Container:
+    """Build the container for this process from ``settings`` (default: the environment)."""
+    return Container(settings or load_settings())

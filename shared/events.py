@@ -1,0 +1,54 @@
+"""The event stream of CONTRACT §6: one entry on ``parley:events`` per status change."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+log = logging.getLogger(__name__)
+
+STREAM = "parley:events"
+TYPES = frozenset(
+    {
+        "comment.received",
+        "comment.held",
+        "comment.spam",
+        "comment.discarded",
+        "comment.published",
+        "comment.unpublished",
+        "comment.rejected",
+    }
+)
+# Bounded so that Redis (noeviction in production) cannot fill up with history.
+MAXLEN = 100_000
+
+
+def event_fields(type_: str, comment_id: str, article: str, at: datetime | None = None) -> dict:
+    """The fields of one event, as stored in the stream."""
+    if type_ not in TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    return {
+        "event_id": uuid.uuid4().hex,
+        "type": type_,
+        "comment_id": comment_id,
+        "article": article,
+        "at": (at or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+class EventLog:
+    """Appends events to the Redis stream. An event that cannot be written is logged, never
+    raised: the database is the record of truth and the status change already happened."""
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def append(self, type_: str, comment_id: str, article: str, at: datetime | None = None) -> bool:
+        fields = event_fields(type_, comment_id, article, at)
+        try:
+            self.redis.xadd(STREAM, fields, maxlen=MAXLEN, approximate=True)
+            return True
+        except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
+            log.warning("event not written", extra={"event": fields, "error": str(exc)})
+            return False

@@ -1,0 +1,159 @@
+"""Accepting a comment: validate, store durably, then hand off to the workers.
+
+The order is the product's promise: the row is committed before anything is queued or
+answered, and a queue that cannot be reached costs nothing but latency (the sweeper queues
+what was left ``received``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared import formtoken, queue, textnorm
+from shared.bootstrap import Container
+from shared.db import session_scope
+from shared.metrics import COMMENTS_SUBMITTED
+from shared.models import Article, Comment, CommentHistory, PublishedComment, utcnow
+from shared.validation import validate_comment
+
+log = logging.getLogger(__name__)
+
+
+class IntakeError(Exception):
+    """A submission refused for a reason the submitter can act on."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class ArticleNotFound(IntakeError):
+    status, title = 404, "Unknown article"
+
+
+class CommentsClosed(IntakeError):
+    status, title = 403, "Comments are closed"
+
+
+class DuplicateComment(IntakeError):
+    status, title = 409, "Duplicate comment"
+
+
+class InvalidFields(IntakeError):
+    status, title = 422, "Invalid fields"
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """What the HTTP request tells about the submitter (Akismet wants all of it)."""
+
+    user_ip: str
+    user_agent: str | None = None
+    referrer: str | None = None
+    accept_language: str | None = None
+    idempotency_key: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    article: str
+    replayed: bool = False
+
+
+def find_replay(container: Container, idempotency_key: str | None) -> Accepted | None:
+    """The first answer for a retried ``Idempotency-Key``, if there was one."""
+    if not idempotency_key:
+        return None
+    with container.stores.moderation() as session:
+        row = session.execute(
+            select(Comment.id, Comment.article_slug).where(Comment.idempotency_key == idempotency_key)
+        ).first()
+    return Accepted(row.id, row.article_slug, replayed=True) if row else None
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size] if value else None
+
+
+def submit_comment(container: Container, slug: str, data: dict, meta: RequestMeta) -> Accepted:
+    """Validate and durably store one comment, then queue its check.
+
+    Raises an :class:`IntakeError` subclass for anything the submitter must fix. Database
+    errors propagate (the API answers 503); queue errors do not.
+    """
+    replay = find_replay(container, meta.idempotency_key)
+    if replay:
+        return replay
+
+    with container.stores.articles() as session:
+        article = session.get(Article, slug)
+        if article is None:
+            raise ArticleNotFound(f"There is no article {slug!r}.")
+        if not article.comments_open:
+            raise CommentsClosed(f"Comments on {slug!r} are closed.")
+        permalink = article.url
+        clean, errors = validate_comment(data)
+        if clean and clean.parent_id:
+            parent = session.get(PublishedComment, clean.parent_id)
+            if parent is None or parent.article_slug != slug:
+                errors = {"parent_id": ["must be a published comment of this article"]}
+    if errors:
+        raise InvalidFields("Some fields are not valid; see errors.", errors)
+
+    token_status, token_age = formtoken.check(container.settings.secret_key, slug, clean.form_token)
+    now = utcnow()
+    comment = Comment(
+        article_slug=slug,
+        article_permalink=permalink,
+        parent_id=clean.parent_id,
+        author_name=clean.author_name,
+        author_email=clean.author_email,
+        author_url=clean.author_url,
+        content=clean.content,
+        user_ip=meta.user_ip,
+        user_agent=_clip(meta.user_agent, 1024),
+        referrer=_clip(meta.referrer, 2048),
+        accept_language=_clip(meta.accept_language, 256),
+        honeypot=clean.honeypot,
+        form_token_status=token_status,
+        form_token_age=token_age,
+        fingerprint=textnorm.fingerprint(clean.author_email, clean.content),
+        content_hash=textnorm.content_hash(clean.content),
+        idempotency_key=meta.idempotency_key,
+        request_id=meta.request_id,
+        status="received",
+        created_at=now,
+        updated_at=now,
+        reasons=[],
+        akismet={},
+    )
+    comment.history.append(
+        CommentHistory(at=now, actor="api", action="received", from_status=None, to_status="received")
+    )
+    try:
+        with session_scope(container.stores.moderation) as session:
+            session.add(comment)
+    except IntegrityError:
+        # Lost a race with an identical submission: tell which one.
+        replay = find_replay(container, meta.idempotency_key)
+        if replay:
+            return replay
+        raise DuplicateComment(
+            "You already posted this comment on this article; it is awaiting moderation or published."
+        ) from None
+
+    COMMENTS_SUBMITTED.inc()
+    container.queue.send(queue.CHECK, comment.id)
+    container.events.append("comment.received", comment.id, slug, now)
+    log.info("comment received", extra={"comment_id": comment.id, "article": slug, "request_id": meta.request_id})
+    return Accepted(comment.id, slug)

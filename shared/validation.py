@@ -1,0 +1,129 @@
+"""Validation of a submitted comment (CONTRACT §3), independent of HTTP.
+
+Returns either a clean :class:`CommentInput` or a mapping of field name to messages, which
+the API turns into a 422 problem document.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict
+
+from shared.textnorm import nfc
+
+ALLOWED_CONTROL = frozenset({"\n", "\t"})
+LIMITS = {"author_name": 100, "author_email": 254, "author_url": 2048, "content": 10_000}
+
+
+class CommentInput(BaseModel):
+    """A submission that passed every field rule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    author_name: str
+    author_email: str
+    author_url: str | None = None
+    content: str
+    parent_id: str | None = None
+    website: str = ""
+    form_token: str | None = None
+
+    @property
+    def honeypot(self) -> bool:
+        return bool(self.website.strip())
+
+
+def _control_chars(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    return sorted(
+        {f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cc" and ch not in allowed}
+    )
+
+
+def _text(value: str, field: str, errors: dict[str, list[str]], *, multiline: bool) -> str:
+    value = nfc(value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not value:
+        errors.setdefault(field, []).append("is required")
+        return value
+    if len(value) > LIMITS[field]:
+        errors.setdefault(field, []).append(
+            f"must be at most {LIMITS[field]:,} characters (got {len(value):,})"
+        )
+    # Newline and tab are fine in the text of a comment, not in a name.
+    bad = _control_chars(value, ALLOWED_CONTROL if multiline else frozenset())
+    if bad:
+        errors.setdefault(field, []).append("contains control characters: " + ", ".join(bad))
+    return value
+
+
+def _url(value: str, errors: dict[str, list[str]]) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > LIMITS["author_url"]:
+        errors.setdefault("author_url", []).append(
+            f"must be at most {LIMITS['author_url']:,} characters"
+        )
+        return None
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or _control_chars(value) or any(ch.isspace() for ch in value):
+        errors.setdefault("author_url", []).append("must be an http:// or https:// URL")
+        return None
+    return value
+
+
+def validate_comment(data: Mapping[str, object]) -> tuple[CommentInput | None, dict[str, list[str]]]:
+    """Check every field of a submission; return ``(input, {})`` or ``(None, errors)``."""
+    errors: dict[str, list[str]] = {}
+    strings: dict[str, str] = {}
+    for name in ("author_name", "author_email", "author_url", "content", "parent_id", "website", "form_token"):
+        value = data.get(name)
+        if value is None:
+            strings[name] = ""
+        elif isinstance(value, str):
+            strings[name] = value
+        else:
+            errors.setdefault(name, []).append("must be a string")
+            strings[name] = ""
+
+    name = _text(strings["author_name"], "author_name", errors, multiline=False) if "author_name" not in errors else ""
+    content = _text(strings["content"], "content", errors, multiline=True) if "content" not in errors else ""
+
+    email = strings["author_email"].strip()
+    if "author_email" not in errors:
+        if not email:
+            errors["author_email"] = ["is required"]
+        elif len(email) > LIMITS["author_email"]:
+            errors["author_email"] = [f"must be at most {LIMITS['author_email']} characters"]
+        else:
+            try:
+                email = validate_email(email, check_deliverability=False).normalized
+            except EmailNotValidError as exc:
+                errors["author_email"] = [f"is not a valid e-mail address: {exc}"]
+
+    url = _url(strings["author_url"], errors) if "author_url" not in errors else None
+    parent_id = strings["parent_id"].strip() or None
+    if parent_id is not None and (len(parent_id) > 32 or not parent_id.isalnum()):
+        errors.setdefault("parent_id", []).append("is not a comment id")
+
+    if errors:
+        return None, errors
+    return (
+        CommentInput(
+            author_name=name,
+            author_email=email,
+            author_url=url,
+            content=content,
+            parent_id=parent_id,
+            website=strings["website"],
+            form_token=strings["form_token"].strip() or None,
+        ),
+        {},
+    )
