@@ -50,6 +50,12 @@ class Container:
         return EventLog(self.redis)
 
     @cached_property
+    def policy_cache(self):
+        from shared.moderation.context import PolicyCache
+
+        return PolicyCache()
+
+    @cached_property
     def spam_checker(self):
         from shared.spam import build_checker
 

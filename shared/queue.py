@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from shared.config import Settings
 
@@ -24,15 +24,21 @@ RECHECK = "parley.akismet_recheck"
 PURGE = "parley.purge"
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
-ROUTES = {
-    CHECK: {"queue": "checks"},
-    PUBLISH: {"queue": "publish"},
-    UNPUBLISH: {"queue": "publish"},
-    FEEDBACK: {"queue": "feedback"},
-    SWEEP: {"queue": "maintenance"},
-    RECHECK: {"queue": "maintenance"},
-    PURGE: {"queue": "maintenance"},
+_QUEUE_OF = {
+    CHECK: "checks",
+    PUBLISH: "publish",
+    UNPUBLISH: "publish",
+    FEEDBACK: "feedback",
+    SWEEP: "maintenance",
+    RECHECK: "maintenance",
+    PURGE: "maintenance",
 }
+# Published through the anonymous exchange: kombu's Redis transport then pushes straight
+# onto the list named by the routing key. Routing through a named exchange would depend on
+# binding tables in Redis, which vanish with a Redis restart (no persistence) and which
+# kombu 5.7 expires when no consumer refreshes them: messages published meanwhile would be
+# dropped silently.
+ROUTES = {task: {"queue": Queue(q, Exchange(""), routing_key=q)} for task, q in _QUEUE_OF.items()}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -45,7 +51,10 @@ def make_celery(settings: Settings) -> Celery:
     visibility = max(3600, settings.lease_seconds * 4)
     app.conf.update(
         task_default_queue="checks",
-        task_queues=[Queue(name) for name in QUEUES],
+        # One direct exchange per queue, so a message lands in exactly its own queue.
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
+        task_default_exchange="checks",
+        task_default_routing_key="checks",
         task_routes=ROUTES,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -80,7 +89,7 @@ class TaskQueue:
 
     def send(self, name: str, *args) -> bool:
         try:
-            self.celery.send_task(name, args=list(args), retry=False, **ROUTES.get(name, {}))
+            self.celery.send_task(name, args=list(args), retry=False)
             return True
         except Exception as exc:  # broker down: kombu raises OperationalError & friends
             log.warning("enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)})

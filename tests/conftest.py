@@ -94,10 +94,17 @@ def database_urls(request, tmp_path_factory):
 
 
 def _truncate(url: str, metadata) -> None:
+    """Empty every table; the moderation store gets its default lists back, as migrated."""
+    from shared.moderation.rules import DEFAULT_LISTS
+    from shared.models import ListEntry
+
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
+        if metadata is ModerationBase.metadata:
+            rows = [{"kind": k, "value": v, "created_by": "defaults"} for k, vs in DEFAULT_LISTS.items() for v in vs]
+            conn.execute(sa.insert(ListEntry), rows)
     engine.dispose()
 
 
@@ -147,6 +154,18 @@ def make_container(request, database_urls, redis_client):
 @pytest.fixture
 def container(make_container):
     return make_container()
+
+
+@pytest.fixture
+def akismet_container(make_container, akismet_server):
+    """A container whose workers talk to the Akismet-compatible server, fast timeouts."""
+    return make_container(
+        akismet_api_key="test-key",
+        akismet_blog_url="https://news.example",
+        akismet_api_url=akismet_server.url,
+        akismet_timeout=0.5,
+        akismet_retries=1,
+    )
 
 
 @pytest.fixture

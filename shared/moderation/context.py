@@ -1,0 +1,116 @@
+"""What the rules need to know beyond the comment itself, looked up in the database.
+
+The lists and dashboard-edited settings are cached per process for a few seconds: the
+next check after an edit uses it without a restart, and a busy worker does not reread
+them for every comment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.config import Settings
+from shared.models import Comment, ListEntry, SettingOverride, utcnow
+from shared.moderation.rules import LIST_FIELDS, RuleContext
+
+# Settings a moderator may change in the dashboard, with their types.
+TUNABLE = {
+    "hold_threshold": float,
+    "spam_threshold": float,
+    "max_links": int,
+    "min_form_seconds": float,
+}
+CACHE_SECONDS = 3.0
+
+
+class PolicyCache:
+    """Lists and overridden settings, reloaded at most every few seconds."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._loaded_at = -1e9
+        self._lists: dict[str, tuple[str, ...]] = {}
+        self._overrides: dict[str, str] = {}
+
+    def invalidate(self) -> None:
+        self._loaded_at = -1e9
+
+    def get(self, session: Session) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self.ttl:
+                lists: dict[str, list[str]] = {kind: [] for kind in LIST_FIELDS}
+                for kind, value in session.execute(select(ListEntry.kind, ListEntry.value)):
+                    lists.setdefault(kind, []).append(value)
+                self._lists = {k: tuple(v) for k, v in lists.items() if k in LIST_FIELDS}
+                self._overrides = dict(
+                    session.execute(select(SettingOverride.key, SettingOverride.value)).all()
+                )
+                self._loaded_at = time.monotonic()
+            return self._lists, self._overrides
+
+
+def effective(settings: Settings, overrides: dict[str, str]) -> dict[str, float]:
+    """Thresholds and limits in force: the dashboard's overrides over the environment."""
+    values = {key: getattr(settings, key) for key in TUNABLE}
+    for key, raw in overrides.items():
+        if key in TUNABLE:
+            try:
+                values[key] = TUNABLE[key](raw)
+            except ValueError:
+                pass
+    return values
+
+
+def author_record(session: Session, email: str, exclude_id: str | None = None) -> tuple[int, int]:
+    """How many of this author's comments were published, and how many were spam."""
+    query = (
+        select(Comment.status, func.count())
+        .where(Comment.author_email == email, Comment.status.in_(("published", "spam")))
+        .group_by(Comment.status)
+    )
+    if exclude_id:
+        query = query.where(Comment.id != exclude_id)
+    counts = dict(session.execute(query).all())
+    return counts.get("published", 0), counts.get("spam", 0)
+
+
+def similar_recent(session: Session, comment: Comment, window_hours: float) -> int:
+    """Other comments with the same or nearly the same text across the site, recently."""
+    since = utcnow() - timedelta(hours=window_hours)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(
+                Comment.content_hash == comment.content_hash,
+                Comment.id != comment.id,
+                Comment.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def rule_context(
+    session: Session, settings: Settings, cache: PolicyCache, comment: Comment
+) -> tuple[RuleContext, dict]:
+    """The :class:`RuleContext` for one comment, and the thresholds in force."""
+    lists, overrides = cache.get(session)
+    values = effective(settings, overrides)
+    approved, spam = author_record(session, comment.author_email, comment.id)
+    ctx = RuleContext.from_lists(
+        None,
+        lists,
+        max_links=int(values["max_links"]),
+        min_form_seconds=values["min_form_seconds"],
+        similar_recent=similar_recent(session, comment, settings.duplicate_window_hours),
+        author_spam_count=spam,
+        author_approved_count=approved,
+    )
+    return ctx, values

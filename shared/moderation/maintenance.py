@@ -1,0 +1,77 @@
+"""Periodic work of the beat process: the sweeper, the Akismet recheck and the purge.
+
+Each returns what it did, so the task logs it and the CLI prints it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, or_, select
+
+from shared import queue
+from shared.bootstrap import Container
+from shared.db import session_scope
+from shared.models import Comment, CommentHistory, utcnow
+
+BATCH = 1000
+
+
+def sweep(container: Container) -> dict[str, int]:
+    """Re-queue what was stored but never queued, stuck in a crashed check, or approved
+    but not yet published.
+
+    A comment is only re-queued once it is older than the lease, so a comment that is
+    merely waiting its turn in a healthy queue is rarely queued twice; when it is, the
+    second delivery finds nothing to claim.
+    """
+    now = utcnow()
+    grace = now - timedelta(seconds=container.settings.lease_seconds)
+    with container.stores.moderation() as session:
+        to_check = list(session.scalars(
+            select(Comment.id).where(or_(
+                and_(Comment.status == "received", Comment.created_at < grace),
+                and_(Comment.status == "checking", Comment.lease_until < now),
+            )).order_by(Comment.created_at).limit(BATCH)
+        ))
+        to_publish = list(session.scalars(
+            select(Comment.id).where(Comment.status == "approved", Comment.updated_at < now - timedelta(seconds=30))
+            .order_by(Comment.updated_at).limit(BATCH)
+        ))
+    queued = sum(container.queue.send(queue.CHECK, cid) for cid in to_check)
+    queued += sum(container.queue.send(queue.PUBLISH, cid) for cid in to_publish)
+    return {"check": len(to_check), "publish": len(to_publish), "queued": queued}
+
+
+def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:
+    """Comments held for an Akismet error whose next check is due."""
+    with container.stores.moderation() as session:
+        return list(session.scalars(
+            select(Comment.id).where(Comment.status == "held", Comment.akismet_next_check_at <= utcnow())
+            .order_by(Comment.akismet_next_check_at).limit(limit)
+        ))
+
+
+def queue_rechecks(container: Container) -> dict[str, int]:
+    """Queue the due Akismet rechecks (each task re-claims conditionally)."""
+    ids = due_rechecks(container)
+    queued = sum(container.queue.send(queue.CHECK, cid, True) for cid in ids)
+    return {"due": len(ids), "queued": queued}
+
+
+def purge(container: Container) -> dict[str, int]:
+    """Delete spam and discarded comments past their retention (with their history)."""
+    settings = container.settings
+    now = utcnow()
+    counts = {}
+    for status, days in (("spam", settings.spam_retention_days), ("discarded", settings.discarded_retention_days)):
+        cutoff = now - timedelta(days=days)
+        with session_scope(container.stores.moderation) as session:
+            ids = list(session.scalars(
+                select(Comment.id).where(Comment.status == status, Comment.updated_at < cutoff).limit(10 * BATCH)
+            ))
+            if ids:
+                session.execute(delete(CommentHistory).where(CommentHistory.comment_id.in_(ids)))
+                session.execute(delete(Comment).where(Comment.id.in_(ids)))
+        counts[status] = len(ids)
+    return counts

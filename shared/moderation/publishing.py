@@ -1,0 +1,77 @@
+"""Putting approved comments into the article store exactly once, and taking them out.
+
+The article store's primary key is the comment id, and the insert does nothing on
+conflict, so a redelivered task, a sweeper re-queue or two racing workers can only ever
+produce one public row. The moderation store's ``approved → published`` move is
+conditional, so only one of them records the publication.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.bootstrap import Container
+from shared.db import session_scope
+from shared.models import Comment, PublishedComment, utcnow
+from shared.moderation.transitions import Outbox, transition
+
+log = logging.getLogger(__name__)
+
+
+def _insert_ignoring_duplicates(session, values: dict) -> None:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    session.execute(
+        module.insert(PublishedComment)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+def publish_comment(container: Container, comment_id: str) -> bool:
+    """Publish an ``approved`` comment. Returns True if this call recorded the publication."""
+    with container.stores.moderation() as session:
+        comment = session.get(Comment, comment_id)
+    if comment is None or comment.status != "approved":
+        return False  # already published, or moved by a moderator: nothing to do
+    now = utcnow()
+    with session_scope(container.stores.articles) as session:
+        _insert_ignoring_duplicates(
+            session,
+            dict(
+                id=comment.id,
+                article_slug=comment.article_slug,
+                parent_id=comment.parent_id,
+                author_name=comment.author_name,
+                author_url=comment.author_url,
+                content=comment.content,
+                published_at=now,
+            ),
+        )
+    outbox = Outbox()
+    with session_scope(container.stores.moderation) as session:
+        done = transition(
+            session,
+            comment,
+            "published",
+            actor="publisher",
+            action="publish",
+            outbox=outbox,
+            published_at=now,
+            publication=Comment.publication + 1,
+        )
+    outbox.flush(container)
+    if done:
+        log.info(
+            "comment published", extra={"comment_id": comment_id, "request_id": comment.request_id}
+        )
+    return done
+
+
+def unpublish_comment(container: Container, comment_id: str) -> None:
+    """Remove a comment from the article store (idempotent)."""
+    with session_scope(container.stores.articles) as session:
+        session.execute(delete(PublishedComment).where(PublishedComment.id == comment_id))

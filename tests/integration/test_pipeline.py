@@ -1,0 +1,212 @@
+"""The check pipeline on a real database, real Redis and the Akismet-compatible server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shared.articles import upsert_article
+from shared.db import session_scope
+from shared.intake import RequestMeta, submit_comment
+from shared.models import Comment, PublishedComment, utcnow
+from shared.moderation import actions, maintenance, pipeline, publishing
+
+SLUG = "istanbul-talks"
+
+
+@pytest.fixture
+def parley(akismet_container):
+    with session_scope(akismet_container.stores.articles) as session:
+        upsert_article(session, SLUG, {"title": "Talks", "url": "https://news.example/talks", "comments_open": True})
+    return akismet_container
+
+
+def submit(container, content="A measured, thoughtful comment.", *, name="Reader", email=None, ip="198.51.100.4", **extra):
+    data = {"author_name": name, "author_email": email or f"{abs(hash(content)) % 10**8}@example.org",
+            "content": content, **extra}
+    meta = RequestMeta(user_ip=ip, user_agent="Mozilla/5.0 (X11)", referrer="https://news.example/talks")
+    return submit_comment(container, SLUG, data, meta).id
+
+
+def row(container, comment_id) -> Comment:
+    with container.stores.moderation() as session:
+        return session.get(Comment, comment_id)
+
+
+def public_ids(container) -> list[str]:
+    with container.stores.articles() as session:
+        return list(session.scalars(sa.select(PublishedComment.id)))
+
+
+def event_types(redis_client, comment_id) -> list[str]:
+    return [f["type"] for _, f in redis_client.xrange("parley:events") if f["comment_id"] == comment_id]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "sqlite-split", "postgres", "postgres-split"], indirect=True)
+def test_ham_is_published_once_with_reasons_and_events(backend, parley, akismet_server, redis_client):
+    cid = submit(parley)
+    assert pipeline.check_comment(parley, cid) == "published"
+    comment = row(parley, cid)
+    assert comment.status == "published" and comment.decision == "published"
+    assert comment.akismet["verdict"] == "ham" and comment.akismet["guid"]
+    assert comment.published_at and comment.decided_at and comment.lease_until is None
+    assert public_ids(parley) == [cid]
+    assert event_types(redis_client, cid) == ["comment.received", "comment.published"]
+    [sent] = akismet_server.requests_to("comment-check")
+    assert sent["form"]["user_ip"] == "198.51.100.4" and sent["form"]["permalink"] == "https://news.example/talks"
+    # redelivery of both tasks finds nothing to do
+    assert pipeline.check_comment(parley, cid) is None
+    assert publishing.publish_comment(parley, cid) is False
+    assert public_ids(parley) == [cid]
+    assert len(akismet_server.requests_to("comment-check")) == 1
+
+
+def test_akismet_spam_is_never_public(parley, redis_client):
+    cid = submit(parley, email="akismet-guaranteed-spam@example.com")
+    assert pipeline.check_comment(parley, cid) == "spam"
+    assert public_ids(parley) == []
+    assert row(parley, cid).akismet["verdict"] == "spam"
+    assert event_types(redis_client, cid)[-1] == "comment.spam"
+
+
+def test_discard_tip_discards(parley):
+    cid = submit(parley, content="parley-test-discard buy now")
+    assert pipeline.check_comment(parley, cid) == "discarded"
+    comment = row(parley, cid)
+    assert comment.akismet["pro_tip"] == "discard"
+
+
+def test_honeypot_discards_without_asking_akismet(parley, akismet_server):
+    cid = submit(parley, website="http://bot.example")
+    assert pipeline.check_comment(parley, cid) == "discarded"
+    assert akismet_server.requests_to("comment-check") == []
+    assert row(parley, cid).akismet["verdict"] == "skipped"
+    assert row(parley, cid).reasons[0]["rule"] == "honeypot"
+
+
+def test_heuristics_hold_even_when_akismet_says_ham(parley):
+    cid = submit(parley, content="See http://a.example/1 and http://b.example/2 and http://c.example/3")
+    assert pipeline.check_comment(parley, cid) == "held"
+    comment = row(parley, cid)
+    assert comment.akismet["verdict"] == "ham"
+    assert any(r["rule"] == "links" for r in comment.reasons)
+    assert comment.score >= 1.0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_akismet_outage_holds_then_recheck_publishes(backend, parley, akismet_server, redis_client):
+    akismet_server.set(mode="error500")
+    cid = submit(parley)
+    assert pipeline.check_comment(parley, cid) == "held"
+    held = row(parley, cid)
+    assert held.akismet["verdict"] == "error" and held.akismet["error"] == "http_5xx"
+    assert held.akismet_next_check_at > utcnow()
+    assert public_ids(parley) == []
+    # not due yet: the recheck does nothing
+    assert pipeline.check_comment(parley, cid, recheck=True) is None
+    akismet_server.set(mode="normal")
+    with session_scope(parley.stores.moderation) as session:
+        session.get(Comment, cid).akismet_next_check_at = utcnow() - timedelta(seconds=1)
+    assert maintenance.due_rechecks(parley) == [cid]
+    assert pipeline.check_comment(parley, cid, recheck=True) == "published"
+    assert public_ids(parley) == [cid]
+    last = akismet_server.requests_to("comment-check")[-1]
+    assert last["form"]["recheck_reason"] == "retry"
+    assert row(parley, cid).akismet["rechecks"] == 1
+    assert event_types(redis_client, cid) == ["comment.received", "comment.held", "comment.published"]
+
+
+@pytest.mark.parametrize("mode", ["timeout", "garbage", "invalid", "drop"])
+def test_every_akismet_failure_holds(parley, akismet_server, mode):
+    akismet_server.set(mode=mode, hang_seconds=2)
+    cid = submit(parley)
+    assert pipeline.check_comment(parley, cid) == "held"
+    assert row(parley, cid).akismet["verdict"] == "error"
+    assert public_ids(parley) == []
+
+
+def test_recheck_gives_up_after_15_days(parley, akismet_server):
+    akismet_server.set(mode="error500")
+    cid = submit(parley)
+    with session_scope(parley.stores.moderation) as session:
+        session.get(Comment, cid).created_at = utcnow() - timedelta(days=16)
+    assert pipeline.check_comment(parley, cid) == "held"
+    comment = actions.load(parley, cid)
+    assert comment.akismet_next_check_at is None
+    assert "given up" in comment.history[-1].note
+    assert maintenance.due_rechecks(parley) == []
+
+
+def test_no_akismet_key_means_skipped_and_heuristics_decide(make_container):
+    parley = make_container()
+    with session_scope(parley.stores.articles) as session:
+        upsert_article(session, SLUG, {"title": "Talks", "url": "https://news.example/talks", "comments_open": True})
+    clean = submit(parley)
+    assert pipeline.check_comment(parley, clean) == "published"
+    assert row(parley, clean).akismet["verdict"] == "skipped"
+    blocked = submit(parley, content="Cheap VIAGRA here")
+    assert pipeline.check_comment(parley, blocked) == "spam"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_racing_workers_decide_and_publish_once(backend, parley, akismet_server):
+    akismet_server.set(delay_ms=50)
+    cid = submit(parley)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(pipeline.check_comment(parley, cid))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=str) == sorted([None] * 7 + ["published"], key=str)
+    assert public_ids(parley) == [cid]
+    assert len(akismet_server.requests_to("comment-check")) == 1
+
+
+def test_crashed_check_is_swept_and_finished(parley, redis_client):
+    cid = submit(parley)
+    redis_client.delete("checks")
+    claimed = pipeline.claim(parley, cid)  # a worker claims, then dies
+    assert claimed is not None and row(parley, cid).status == "checking"
+    assert maintenance.sweep(parley)["check"] == 0  # lease still valid
+    with session_scope(parley.stores.moderation) as session:
+        session.get(Comment, cid).lease_until = utcnow() - timedelta(seconds=1)
+    assert maintenance.sweep(parley) == {"check": 1, "publish": 0, "queued": 1}
+    assert redis_client.llen("checks") == 1
+    assert pipeline.check_comment(parley, cid) == "published"
+    # the dead worker's late record attempt loses: its lease token is stale
+    assert pipeline.record(parley, claimed[0], pipeline.Decision("spam", 9, [], "late"), {"verdict": "spam"}, False) is None
+    assert row(parley, cid).status == "published"
+
+
+def test_unqueued_comment_is_swept(make_container, parley, redis_client):
+    cid = submit(parley)
+    redis_client.delete("checks")
+    with session_scope(parley.stores.moderation) as session:
+        session.get(Comment, cid).created_at = utcnow() - timedelta(minutes=5)
+    assert maintenance.sweep(parley)["check"] == 1
+    assert redis_client.llen("checks") == 1
+
+
+def test_approved_but_unpublished_is_swept_to_publish(parley, redis_client):
+    cid = submit(parley)
+    with session_scope(parley.stores.moderation) as session:
+        comment = session.get(Comment, cid)
+        comment.status, comment.updated_at = "approved", utcnow() - timedelta(minutes=5)
+    assert maintenance.sweep(parley)["publish"] == 1
+    assert redis_client.llen("publish") == 1
+    assert publishing.publish_comment(parley, cid) is True
+    assert public_ids(parley) == [cid]
+
+
+def test_purge_removes_old_spam_and_discarded(parley):
+    ids = [submit(parley, content=f"old {n}") for n in range(3)]
+    with session_scope(parley.stores.moderation) as session:
+        for cid, status, days in zip(ids, ("spam", "discarded", "spam"), (16, 2, 3), strict=True):
+            comment = session.get(Comment, cid)
+            comment.status, comment.updated_at = status, utcnow() - timedelta(days=days)
+    assert maintenance.purge(parley) == {"spam": 1, "discarded": 1}
+    assert row(parley, ids[0]) is None and row(parley, ids[1]) is None and row(parley, ids[2]) is not None

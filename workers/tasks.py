@@ -1,0 +1,75 @@
+"""Celery tasks: thin adapters over the handlers in :mod:`shared.moderation`.
+
+Every task is idempotent (conditional updates, inserts keyed by comment id), acknowledged
+late and rejected back to the queue if its worker dies. Only transient errors are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import OperationalError
+
+from shared import queue
+from shared.moderation import actions, maintenance, pipeline, publishing
+from shared.spam import FeedbackError
+from workers.app import app
+from workers.runtime import container
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+
+
+@app.task(name=queue.CHECK, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
+          retry_jitter=True, max_retries=5)
+def check_comment(comment_id: str, recheck: bool = False) -> str | None:
+    """Check and decide one comment (or recheck one held for an Akismet error)."""
+    return pipeline.check_comment(container(), comment_id, recheck=recheck)
+
+
+@app.task(name=queue.PUBLISH, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
+          retry_jitter=True, max_retries=8)
+def publish_comment(comment_id: str) -> bool:
+    """Publish an approved comment to the article store, exactly once."""
+    return publishing.publish_comment(container(), comment_id)
+
+
+@app.task(name=queue.UNPUBLISH, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
+          retry_jitter=True, max_retries=8)
+def unpublish_comment(comment_id: str) -> None:
+    """Remove a comment from the article store (idempotent)."""
+    publishing.unpublish_comment(container(), comment_id)
+
+
+@app.task(name=queue.FEEDBACK, bind=True, max_retries=6)
+def akismet_feedback(self, comment_id: str, kind: str, actor: str = "moderator") -> bool:
+    """Report a moderator's correction to Akismet; retried with backoff if Akismet is down."""
+    try:
+        return actions.send_feedback(container(), comment_id, kind, actor)
+    except FeedbackError as exc:
+        if not exc.transient:
+            log.error("Akismet feedback refused; not retried", extra={"comment_id": comment_id, "error": str(exc)})
+            return False
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+
+
+@app.task(name=queue.SWEEP)
+def sweep() -> dict:
+    """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished."""
+    done = maintenance.sweep(container())
+    if done["check"] or done["publish"]:
+        log.info("sweeper re-queued comments", extra=done)
+    return done
+
+
+@app.task(name=queue.RECHECK)
+def akismet_recheck() -> dict:
+    """Queue the Akismet rechecks that are due."""
+    return maintenance.queue_rechecks(container())
+
+
+@app.task(name=queue.PURGE)
+def purge() -> dict:
+    """Delete spam and discarded comments past their retention."""
+    return maintenance.purge(container())
