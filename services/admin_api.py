@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from services.http import container, json_body, problem, require_admin_token
 from shared.articles import article_json, comment_count, upsert_article, valid_slug, validate_article
 from shared.db import session_scope
+from shared.moderation import actions, queries
+from shared.moderation.queries import Filters
 
 admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
 
@@ -31,3 +33,65 @@ def put_article(slug: str):
     response = jsonify(body)
     response.status_code = 201 if created else 200
     return response
+
+
+def _filters_from_args():
+    args = request.args
+    return Filters(
+        status=args.get("status") or None, article=args.get("article") or None,
+        text=args.get("q") or None, author=args.get("author") or None,
+        email=args.get("email") or None, ip=args.get("ip") or None,
+    )
+
+
+@admin_api.get("/comments")
+@require_admin_token
+def list_comments():
+    """Moderators' list: filter by status, article, text, author, e-mail or IP; newest first."""
+    try:
+        limit = int(request.args.get("limit", 50))
+        filters = _filters_from_args()
+        with container().stores.moderation() as session:
+            rows, next_cursor = queries.page(session, filters, limit, request.args.get("cursor") or None,
+                                             with_history=True)
+            body = {"comments": [actions.record_json(row) for row in rows], "next_cursor": next_cursor}
+    except ValueError as exc:
+        field = getattr(exc, "field", "limit")
+        message = getattr(exc, "message", "must be a whole number")
+        return problem(422, "Invalid fields", f"{field} {message}", errors={field: [message]})
+    return jsonify(body)
+
+
+@admin_api.get("/comments/<comment_id>")
+@require_admin_token
+def get_comment(comment_id: str):
+    """The whole record: reasons, Akismet verdict and history."""
+    try:
+        return jsonify(actions.record_json(actions.load(container(), comment_id)))
+    except actions.CommentNotFound:
+        return problem(404, "Unknown comment", "There is no such comment.")
+
+
+@admin_api.post("/comments/<comment_id>/actions")
+@require_admin_token
+def act(comment_id: str):
+    """approve | spam | reject through the state machine; 409 for a move it does not allow."""
+    data = json_body()
+    if data is None:
+        return problem(400, "Bad request", "The body must be a JSON object.")
+    action, note = data.get("action"), data.get("note")
+    errors = {}
+    if action not in ("approve", "spam", "reject"):
+        errors["action"] = ["must be one of approve, spam, reject"]
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        errors["note"] = ["must be a string of at most 2,000 characters"]
+    if errors:
+        return problem(422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors)
+    actor = (request.headers.get("X-Parley-Actor") or "admin-api")[:254]
+    try:
+        result = actions.moderate(container(), comment_id, action, actor, note)
+    except actions.CommentNotFound:
+        return problem(404, "Unknown comment", "There is no such comment.")
+    except actions.IllegalTransition as exc:
+        return problem(409, "Conflict", str(exc))
+    return jsonify(actions.record_json(result.comment))

@@ -1,0 +1,109 @@
+"""Moderators' queue queries, shared by the admin JSON API and the dashboard."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from shared.models import Comment
+from shared.moderation.states import STATUSES
+
+# What a moderator's queue never shows unless asked for by name.
+HIDDEN = ("discarded",)
+
+
+class BadQuery(ValueError):
+    """A filter or cursor that cannot be used; the message names the field."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name} {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    article: str | None = None
+    text: str | None = None
+    author: str | None = None
+    email: str | None = None
+    ip: str | None = None
+    content_hash: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status and self.status not in STATUSES:
+            raise BadQuery("status", f"must be one of {', '.join(STATUSES)}")
+
+
+def _cursor(comment: Comment) -> str:
+    raw = f"{comment.created_at.isoformat()}|{comment.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, id_ = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), id_
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadQuery("cursor", "is not valid") from exc
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def filtered(filters: Filters):
+    """The WHERE clauses for ``filters``."""
+    clauses = []
+    if filters.status:
+        clauses.append(Comment.status == filters.status)
+    else:
+        clauses.append(Comment.status.not_in(HIDDEN))
+    if filters.article:
+        clauses.append(Comment.article_slug == filters.article)
+    if filters.text:
+        clauses.append(func.lower(Comment.content).like(_like(filters.text.lower()), escape="\\"))
+    if filters.author:
+        clauses.append(func.lower(Comment.author_name).like(_like(filters.author.lower()), escape="\\"))
+    if filters.email:
+        clauses.append(func.lower(Comment.author_email) == filters.email.strip().lower())
+    if filters.ip:
+        clauses.append(Comment.user_ip == filters.ip.strip())
+    if filters.content_hash:
+        clauses.append(Comment.content_hash == filters.content_hash)
+    return clauses
+
+
+def page(session: Session, filters: Filters, limit: int = 50, cursor: str | None = None,
+         with_history: bool = False) -> tuple[list[Comment], str | None]:
+    """One page of comments, newest first, keyset-paged on (created_at, id)."""
+    if not 1 <= limit <= 200:
+        raise BadQuery("limit", "must be between 1 and 200")
+    query = select(Comment).where(*filtered(filters))
+    if cursor:
+        at, id_ = _decode(cursor)
+        query = query.where(tuple_(Comment.created_at, Comment.id) < (at, id_))
+    if with_history:
+        query = query.options(selectinload(Comment.history))
+    rows = list(session.scalars(query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)))
+    next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    """How many comments are in each status (every status listed, zeros included)."""
+    counts = dict(session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all())
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def ids_matching(session: Session, filters: Filters, limit: int = 5000) -> list[str]:
+    """Ids of every comment matching ``filters`` (for "act on all matching")."""
+    return list(session.scalars(select(Comment.id).where(*filtered(filters)).order_by(Comment.created_at).limit(limit)))
