@@ -50,6 +50,12 @@ class Container:
         return EventLog(self.redis)
 
     @cached_property
+    def committer(self):
+        from shared.intake import make_committer
+
+        return make_committer(self)
+
+    @cached_property
     def policy_cache(self):
         from shared.moderation.context import PolicyCache
 
@@ -70,8 +76,7 @@ class Container:
 
     def close(self) -> None:
         if "stores" in self.__dict__:
-            self.stores.moderation_engine.dispose()
-            self.stores.articles_engine.dispose()
+            self.stores.dispose(close=True)
         if "redis" in self.__dict__:
             self.redis.close()
         if "spam_checker" in self.__dict__:

@@ -7,7 +7,9 @@ here assumes either. No connection is opened at import time.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ def _sqlite_path(url: str) -> str | None:
     return None
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, readonly: bool = False) -> Engine:
     """Create an engine with Parley's durability and concurrency settings.
 
     SQLite runs in WAL mode with ``synchronous=FULL`` (a committed comment survives a power
@@ -55,12 +57,45 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
 
+        if readonly:
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_read(conn):  # pragma: no cover - exercised by all tests
+                conn.exec_driver_sql("BEGIN")
+
+            return engine
+
+        lock_path = path + ".writelock"
+        held = threading.local()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - exercised by all tests
-            # SQLite allows one writer at a time; short transactions keep this cheap, and
-            # PostgreSQL is the setting for heavy concurrent use.
+            # SQLite allows one writer at a time. Its busy handler polls with sleeps of
+            # 1, 2, 5 … 100 ms, which under contention between processes leaves the lock
+            # idle most of the time; a blocking flock queues writers in the kernel and
+            # wakes the next one as soon as the lock is free.
+            record = conn.connection._connection_record
+            if not record.info.get("flocked"):
+                if getattr(held, "record", None) not in (None, record):
+                    raise RuntimeError("nested SQLite write transactions in one thread would deadlock")
+                if "flock" not in record.info:
+                    record.info["flock"] = open(lock_path, "a+b")  # noqa: SIM115 - closed on pool close
+                fcntl.flock(record.info["flock"].fileno(), fcntl.LOCK_EX)
+                record.info["flocked"] = True
+                held.record = record
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        def _unlock(dbapi_conn, record, *_):  # pragma: no cover - exercised by all tests
+            # On return to the pool, i.e. after the DBAPI commit or rollback has finished.
+            if record.info.pop("flocked", False):
+                fcntl.flock(record.info["flock"].fileno(), fcntl.LOCK_UN)
+                held.record = None
+
+        event.listen(engine, "checkin", _unlock)
+        event.listen(engine, "reset", lambda dbapi_conn, record, *a: _unlock(dbapi_conn, record))
+        event.listen(engine, "close", lambda dbapi_conn, record: (_unlock(dbapi_conn, record),
+                                                                  record.info.pop("flock").close()
+                                                                  if "flock" in record.info else None))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -73,27 +108,49 @@ class Stores:
     articles_engine: Engine
     moderation: sessionmaker[Session]
     articles: sessionmaker[Session]
+    # For reads only: on SQLite these never take the write lock; elsewhere the same engines.
+    moderation_read_engine: Engine
+    articles_read_engine: Engine
+    moderation_read: sessionmaker[Session]
+    articles_read: sessionmaker[Session]
 
     @classmethod
     def from_urls(cls, moderation_url: str, articles_url: str) -> Stores:
         mod = make_engine(moderation_url)
         art = mod if articles_url == moderation_url else make_engine(articles_url)
+        mod_r = make_engine(moderation_url, readonly=True) if _sqlite_path(moderation_url) else mod
+        if articles_url == moderation_url:
+            art_r = mod_r
+        else:
+            art_r = make_engine(articles_url, readonly=True) if _sqlite_path(articles_url) else art
         return cls(
             moderation_engine=mod,
             articles_engine=art,
             moderation=sessionmaker(mod, expire_on_commit=False),
             articles=sessionmaker(art, expire_on_commit=False),
+            moderation_read_engine=mod_r,
+            articles_read_engine=art_r,
+            moderation_read=sessionmaker(mod_r, expire_on_commit=False),
+            articles_read=sessionmaker(art_r, expire_on_commit=False),
         )
+
+    def engines(self) -> list[Engine]:
+        """Every distinct engine, once."""
+        seen: dict[int, Engine] = {}
+        for engine in (self.moderation_engine, self.articles_engine, self.moderation_read_engine,
+                       self.articles_read_engine):
+            seen.setdefault(id(engine), engine)
+        return list(seen.values())
 
     @property
     def shared_database(self) -> bool:
         return self.moderation_engine is self.articles_engine
 
-    def dispose(self) -> None:
-        """Drop pooled connections (after a fork, or at shutdown)."""
-        self.moderation_engine.dispose(close=False)
-        if not self.shared_database:
-            self.articles_engine.dispose(close=False)
+    def dispose(self, close: bool = False) -> None:
+        """Drop pooled connections: after a fork (``close=False``: leave the parent's
+        sockets alone), or at shutdown (``close=True``)."""
+        for engine in self.engines():
+            engine.dispose(close=close)
 
 
 @contextmanager

@@ -45,10 +45,17 @@ class EventLog:
         self.redis = redis
 
     def append(self, type_: str, comment_id: str, article: str, at: datetime | None = None) -> bool:
-        fields = event_fields(type_, comment_id, article, at)
+        return self.append_many([(type_, comment_id, article, at)])
+
+    def append_many(self, events: list[tuple[str, str, str, datetime | None]]) -> bool:
+        """Append several events in one round trip."""
+        entries = [event_fields(*event) for event in events]
         try:
-            self.redis.xadd(STREAM, fields, maxlen=MAXLEN, approximate=True)
+            pipe = self.redis.pipeline(transaction=False)
+            for fields in entries:
+                pipe.xadd(STREAM, fields, maxlen=MAXLEN, approximate=True)
+            pipe.execute()
             return True
         except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
-            log.warning("event not written", extra={"event": fields, "error": str(exc)})
+            log.warning("events not written", extra={"events": entries, "error": str(exc)})
             return False

@@ -11,13 +11,12 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from shared import formtoken, queue, textnorm
 from shared.bootstrap import Container
-from shared.db import session_scope
+from shared.committer import Duplicate, GroupCommitter
 from shared.metrics import COMMENTS_SUBMITTED
-from shared.models import Article, Comment, CommentHistory, PublishedComment, utcnow
+from shared.models import Article, Comment, PublishedComment, new_id, utcnow
 from shared.validation import validate_comment
 
 log = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ def find_replay(container: Container, idempotency_key: str | None) -> Accepted |
     """The first answer for a retried ``Idempotency-Key``, if there was one."""
     if not idempotency_key:
         return None
-    with container.stores.moderation() as session:
+    with container.stores.moderation_read() as session:
         row = session.execute(
             select(Comment.id, Comment.article_slug).where(Comment.idempotency_key == idempotency_key)
         ).first()
@@ -83,6 +82,20 @@ def find_replay(container: Container, idempotency_key: str | None) -> Accepted |
 
 def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
+
+
+def _hand_off(container: Container, rows: list[dict]) -> None:
+    """After a batch commits: one check task for the batch, and its events."""
+    COMMENTS_SUBMITTED.inc(len(rows))
+    container.queue.send(queue.CHECK_MANY, [row["id"] for row in rows])
+    container.events.append_many(
+        [("comment.received", row["id"], row["article_slug"], row["created_at"]) for row in rows]
+    )
+
+
+def make_committer(container: Container) -> GroupCommitter:
+    """The process's group committer on the moderation store."""
+    return GroupCommitter(container.stores.moderation_engine, lambda rows: _hand_off(container, rows))
 
 
 def submit_comment(container: Container, slug: str, data: dict, meta: RequestMeta) -> Accepted:
@@ -95,26 +108,31 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
     if replay:
         return replay
 
-    with container.stores.articles() as session:
-        article = session.get(Article, slug)
+    clean, errors = validate_comment(data)
+    with container.stores.articles_read() as session:
+        article = session.execute(
+            select(Article.url, Article.comments_open).where(Article.slug == slug)
+        ).first()
         if article is None:
             raise ArticleNotFound(f"There is no article {slug!r}.")
         if not article.comments_open:
             raise CommentsClosed(f"Comments on {slug!r} are closed.")
-        permalink = article.url
-        clean, errors = validate_comment(data)
         if clean and clean.parent_id:
-            parent = session.get(PublishedComment, clean.parent_id)
-            if parent is None or parent.article_slug != slug:
+            parent = session.execute(
+                select(PublishedComment.article_slug).where(PublishedComment.id == clean.parent_id)
+            ).scalar()
+            if parent != slug:
                 errors = {"parent_id": ["must be a published comment of this article"]}
     if errors:
         raise InvalidFields("Some fields are not valid; see errors.", errors)
 
     token_status, token_age = formtoken.check(container.settings.secret_key, slug, clean.form_token)
     now = utcnow()
-    comment = Comment(
+    comment_id = new_id()
+    row = dict(
+        id=comment_id,
         article_slug=slug,
-        article_permalink=permalink,
+        article_permalink=article.url,
         parent_id=clean.parent_id,
         author_name=clean.author_name,
         author_email=clean.author_email,
@@ -134,16 +152,16 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
         status="received",
         created_at=now,
         updated_at=now,
+        attempts=0,
+        publication=0,
         reasons=[],
         akismet={},
     )
-    comment.history.append(
-        CommentHistory(at=now, actor="api", action="received", from_status=None, to_status="received")
-    )
+    history = dict(comment_id=comment_id, at=now, actor="api", action="received", from_status=None,
+                   to_status="received", note=None)
     try:
-        with session_scope(container.stores.moderation) as session:
-            session.add(comment)
-    except IntegrityError:
+        container.committer.insert(row, history)
+    except Duplicate:
         # Lost a race with an identical submission: tell which one.
         replay = find_replay(container, meta.idempotency_key)
         if replay:
@@ -151,9 +169,5 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
         raise DuplicateComment(
             "You already posted this comment on this article; it is awaiting moderation or published."
         ) from None
-
-    COMMENTS_SUBMITTED.inc()
-    container.queue.send(queue.CHECK, comment.id)
-    container.events.append("comment.received", comment.id, slug, now)
-    log.info("comment received", extra={"comment_id": comment.id, "article": slug, "request_id": meta.request_id})
-    return Accepted(comment.id, slug)
+    log.info("comment received", extra={"comment_id": comment_id, "article": slug, "request_id": meta.request_id})
+    return Accepted(comment_id, slug)

@@ -1,0 +1,76 @@
+"""Intake benchmark: comments accepted per second (validate, durable insert, enqueue)
+against a bare Flask endpoint under identical gunicorn settings, in one run.
+
+    make bench        (or: .venv/bin/python -m bench.intake [--seconds 15] [--connections 32])
+
+Rate limit and flood control are switched off (one load generator is one IP); everything
+else is the real intake path on the default SQLite store with WAL and synchronous=FULL,
+and a real Redis broker. No worker runs, so the checks queue simply grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import redis as redis_lib
+
+from bench.common import WRK_SCRIPT, run_wrk
+from shared.articles import upsert_article
+from shared.db import Stores, session_scope
+from shared.migrate import upgrade
+from tests.e2e.procs import base_env, start_gunicorn
+
+REDIS = "redis://127.0.0.1:6379/10"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    db = f"sqlite:///{tmp}/parley.db"
+    upgrade(db, db)
+    stores = Stores.from_urls(db, db)
+    with session_scope(stores.articles) as session:
+        upsert_article(session, "bench", {"title": "Bench", "url": "https://news.example/bench", "comments_open": True})
+    stores.dispose()
+    redis = redis_lib.Redis.from_url(REDIS)
+    redis.flushdb()
+    script = tmp / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    env = base_env(PARLEY_DATABASE_URL=db, PARLEY_REDIS_URL=REDIS, PARLEY_SECRET_KEY="bench",
+                   PARLEY_RATE_LIMIT="off", PARLEY_FLOOD_SECONDS="0", PARLEY_LOG_LEVEL="WARNING")
+
+    print(f"== intake benchmark: {args.connections} connections, {args.seconds}s per target, SQLite (WAL, synchronous=FULL)")
+    results = {}
+    for name, app in (("bare Flask", "bench.bare:app"), ("Parley intake", "services.api:create_app()")):
+        proc, url = start_gunicorn(app, env, tmp, name.replace(" ", "-"))
+        try:
+            run_wrk(url, script, args.connections, 3)  # warm-up
+            results[name] = run_wrk(url, script, args.connections, args.seconds)
+        finally:
+            proc.stop()
+        time.sleep(1)
+    with stores.moderation() as session:
+        from sqlalchemy import func, select
+
+        from shared.models import Comment
+
+        stored = session.scalar(select(func.count()).select_from(Comment))
+    queued = redis.llen("checks")
+    for name, r in results.items():
+        print(f"  {name:14s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
+              f"   non-2xx {r['non_2xx']}   socket errors: {r['socket_errors']}")
+    ratio = results["Parley intake"]["rps"] / results["bare Flask"]["rps"]
+    print(f"  ratio intake/bare: {ratio:.2f}   (target >= 0.35; p99 target <= 150 ms)")
+    print(f"  rows stored: {stored}, check tasks queued: {queued} (every 202 is a committed row and a queued task)")
+    redis.flushdb()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Field rules of a submission (CONTRACT §3), without HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.validation import validate_comment
+
+GOOD = {"author_name": "Olena", "author_email": "olena@example.org", "content": "Дякую за статтю."}
+
+
+def errors_for(**fields):
+    clean, errors = validate_comment({**GOOD, **fields})
+    return errors
+
+
+def test_good_comment_is_cleaned():
+    clean, errors = validate_comment({**GOOD, "author_name": "  Olena  ", "author_url": " https://olena.example/ "})
+    assert errors == {}
+    assert clean.author_name == "Olena" and clean.author_url == "https://olena.example/"
+    assert clean.honeypot is False and clean.form_token is None
+
+
+@pytest.mark.parametrize("name", ["x" * 100, "Ü" * 100, "a"])
+def test_name_length_bounds_ok(name):
+    assert errors_for(author_name=name) == {}
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "tab\there", "new\nline", "nul\x00"])
+def test_name_rejected(name):
+    assert "author_name" in errors_for(author_name=name)
+
+
+def test_length_is_counted_after_trimming_and_nfc():
+    # 100 "é" written decomposed (200 code points) are 100 characters once NFC-normalised
+    assert errors_for(author_name="e\u0301" * 100) == {}
+    assert errors_for(content="  " + "x" * 10_000 + "  ") == {}
+    assert "content" in errors_for(content="x" * 10_001)
+
+
+@pytest.mark.parametrize("email", ["plain", "a@b", "a b@example.org", "@example.org", "x@" + "a" * 250 + ".org"])
+def test_bad_emails(email):
+    assert "author_email" in errors_for(author_email=email)
+
+
+def test_email_at_254_characters_is_fine_and_255_is_not():
+    local = "a" * 64
+    domain = ".".join(["b" * 60] * 3)  # 182 chars
+    ok = f"{local}@{domain}"
+    assert len(ok) <= 254 and errors_for(author_email=ok) == {}
+    assert "author_email" in errors_for(author_email="a" * 255 + "@example.org")
+
+
+@pytest.mark.parametrize("url", ["ftp://x.org", "javascript:alert(1)", "//x.org", "http://", "https://x.org/a b", "x.org"])
+def test_bad_urls(url):
+    assert "author_url" in errors_for(author_url=url)
+
+
+def test_empty_url_means_none():
+    clean, errors = validate_comment({**GOOD, "author_url": ""})
+    assert errors == {} and clean.author_url is None
+
+
+def test_content_control_characters():
+    assert errors_for(content="line one\nline two\n\ttabbed") == {}
+    assert errors_for(content="windows\r\nnewlines") == {}
+    message = errors_for(content="bell \x07 and escape \x1b")["content"][0]
+    assert "U+0007" in message and "U+001B" in message
+
+
+def test_content_is_nfc():
+    clean, _ = validate_comment({**GOOD, "content": "Cafe\u0301"})
+    assert clean.content == "Café"
+
+
+def test_non_string_values():
+    errors = errors_for(author_name=["x"], content={"a": 1}, author_email=5)
+    assert errors == {"author_name": ["must be a string"], "content": ["must be a string"],
+                      "author_email": ["must be a string"]}
+
+
+def test_honeypot_and_token():
+    clean, _ = validate_comment({**GOOD, "website": "http://bot", "form_token": " tok "})
+    assert clean.honeypot is True and clean.form_token == "tok"
+
+
+def test_parent_id_must_look_like_an_id():
+    assert "parent_id" in errors_for(parent_id="../../etc")
+    assert errors_for(parent_id="0123456789abcdef0123456789abcdef") == {}
