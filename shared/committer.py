@@ -62,7 +62,9 @@ class GroupCommitter:
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="parley-committer", daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._run, name="parley-committer", daemon=True
+                    )
                     self._thread.start()
 
     def insert(self, comment: dict, history: dict) -> None:
@@ -86,7 +88,11 @@ class GroupCommitter:
             while len(batch) < self.max_batch:
                 remaining = deadline - time.monotonic()
                 try:
-                    batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+                    batch.append(
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except stdlib_queue.Empty:
                     break
             committed = self._commit(batch)

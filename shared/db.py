@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 def _sqlite_path(url: str) -> str | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite://" and ":memory:" not in url:
-        return url[len(prefix):].split("?", 1)[0]
+        return url[len(prefix) :].split("?", 1)[0]
     return None
 
 
@@ -33,15 +33,17 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     lock instead of failing. PostgreSQL gets pre-ping so a restarted server is survived.
     """
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     path = _sqlite_path(url)
     if path:
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": 15, "check_same_thread": False},
-            pool_size=20, max_overflow=20,
+            url,
+            connect_args={"timeout": 15, "check_same_thread": False},
+            pool_size=20,
+            max_overflow=20,
         )
 
         @event.listens_for(engine, "connect")
@@ -77,7 +79,9 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
             record = conn.connection._connection_record
             if not record.info.get("flocked"):
                 if getattr(held, "record", None) not in (None, record):
-                    raise RuntimeError("nested SQLite write transactions in one thread would deadlock")
+                    raise RuntimeError(
+                        "nested SQLite write transactions in one thread would deadlock"
+                    )
                 if "flock" not in record.info:
                     record.info["flock"] = open(lock_path, "a+b")  # noqa: SIM115 - closed on pool close
                 fcntl.flock(record.info["flock"].fileno(), fcntl.LOCK_EX)
@@ -91,11 +95,19 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
                 fcntl.flock(record.info["flock"].fileno(), fcntl.LOCK_UN)
                 held.record = None
 
+        def _on_reset(dbapi_conn, record, reset_state):  # pragma: no cover
+            _unlock(dbapi_conn, record)
+
         event.listen(engine, "checkin", _unlock)
-        event.listen(engine, "reset", lambda dbapi_conn, record, *a: _unlock(dbapi_conn, record))
-        event.listen(engine, "close", lambda dbapi_conn, record: (_unlock(dbapi_conn, record),
-                                                                  record.info.pop("flock").close()
-                                                                  if "flock" in record.info else None))
+        event.listen(engine, "reset", _on_reset)
+        event.listen(
+            engine,
+            "close",
+            lambda dbapi_conn, record: (
+                _unlock(dbapi_conn, record),
+                record.info.pop("flock").close() if "flock" in record.info else None,
+            ),
+        )
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -137,8 +149,12 @@ class Stores:
     def engines(self) -> list[Engine]:
         """Every distinct engine, once."""
         seen: dict[int, Engine] = {}
-        for engine in (self.moderation_engine, self.articles_engine, self.moderation_read_engine,
-                       self.articles_read_engine):
+        for engine in (
+            self.moderation_engine,
+            self.articles_engine,
+            self.moderation_read_engine,
+            self.articles_read_engine,
+        ):
             seen.setdefault(id(engine), engine)
         return list(seen.values())
 

@@ -12,10 +12,12 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from shared.config import Settings
+from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
 CHECK = "parley.check_comment"
+CHECK_MANY = "parley.check_comments"
 PUBLISH = "parley.publish_comment"
 UNPUBLISH = "parley.unpublish_comment"
 FEEDBACK = "parley.akismet_feedback"
@@ -26,6 +28,7 @@ PURGE = "parley.purge"
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 _QUEUE_OF = {
     CHECK: "checks",
+    CHECK_MANY: "checks",
     PUBLISH: "publish",
     UNPUBLISH: "publish",
     FEEDBACK: "feedback",
@@ -52,7 +55,9 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         task_default_queue="checks",
         # One direct exchange per queue, so a message lands in exactly its own queue.
-        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
         task_default_exchange="checks",
         task_default_routing_key="checks",
         task_routes=ROUTES,
@@ -87,17 +92,24 @@ class TaskQueue:
     def __init__(self, celery: Celery):
         self.celery = celery
 
-    def send(self, name: str, *args) -> bool:
+    def send(self, name: str, *args, headers: dict | None = None) -> bool:
+        """Send task ``name``; the current request id (if any) rides along as a header so
+        the worker's log lines for this task carry it."""
+        if headers is None:
+            request_id = REQUEST_ID.get()
+            headers = {REQUEST_ID_HEADER: request_id} if request_id else None
         try:
-            self.celery.send_task(name, args=list(args), retry=False)
+            self.celery.send_task(name, args=list(args), retry=False, headers=headers)
             return True
         except Exception as exc:  # broker down: kombu raises OperationalError & friends
-            log.warning("enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)})
+            log.warning(
+                "enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)}
+            )
             return False
 
 
 class NullQueue:
     """Queues nothing; for tools that only read."""
 
-    def send(self, name: str, *args) -> bool:
+    def send(self, name: str, *args, headers: dict | None = None) -> bool:
         return False

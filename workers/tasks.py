@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 
-from shared import queue
+from shared import ops, queue
 from shared.moderation import actions, maintenance, pipeline, publishing
 from shared.spam import FeedbackError
 from workers.app import app
@@ -21,22 +21,53 @@ log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
 
 
-@app.task(name=queue.CHECK, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
-          retry_jitter=True, max_retries=5)
+@app.task(
+    name=queue.CHECK,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
 def check_comment(comment_id: str, recheck: bool = False) -> str | None:
     """Check and decide one comment (or recheck one held for an Akismet error)."""
     return pipeline.check_comment(container(), comment_id, recheck=recheck)
 
 
-@app.task(name=queue.PUBLISH, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
-          retry_jitter=True, max_retries=8)
+@app.task(
+    name=queue.CHECK_MANY,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def check_comments(comment_ids: list[str]) -> list[str | None]:
+    """Check the comments of one intake batch (each claimed on its own, so idempotent)."""
+    return pipeline.check_comments(container(), comment_ids)
+
+
+@app.task(
+    name=queue.PUBLISH,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
 def publish_comment(comment_id: str) -> bool:
     """Publish an approved comment to the article store, exactly once."""
     return publishing.publish_comment(container(), comment_id)
 
 
-@app.task(name=queue.UNPUBLISH, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
-          retry_jitter=True, max_retries=8)
+@app.task(
+    name=queue.UNPUBLISH,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
 def unpublish_comment(comment_id: str) -> None:
     """Remove a comment from the article store (idempotent)."""
     publishing.unpublish_comment(container(), comment_id)
@@ -49,7 +80,10 @@ def akismet_feedback(self, comment_id: str, kind: str, actor: str = "moderator")
         return actions.send_feedback(container(), comment_id, kind, actor)
     except FeedbackError as exc:
         if not exc.transient:
-            log.error("Akismet feedback refused; not retried", extra={"comment_id": comment_id, "error": str(exc)})
+            log.error(
+                "Akismet feedback refused; not retried",
+                extra={"comment_id": comment_id, "error": str(exc)},
+            )
             return False
         raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
 
@@ -73,3 +107,9 @@ def akismet_recheck() -> dict:
 def purge() -> dict:
     """Delete spam and discarded comments past their retention."""
     return maintenance.purge(container())
+
+
+@app.task(name=ops.OPS_SAMPLE, ignore_result=True)
+def ops_sample() -> dict:
+    """Sample queue depths and the oldest unchecked age for the ops page (every 15 s)."""
+    return ops.sample(container())

@@ -17,7 +17,12 @@ from shared.bootstrap import Container
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
 from shared.moderation.publishing import publish_comment, unpublish_comment
-from shared.moderation.states import IllegalTransition, akismet_feedback, moderator_move, needs_unpublish
+from shared.moderation.states import (
+    IllegalTransition,
+    akismet_feedback,
+    moderator_move,
+    needs_unpublish,
+)
 from shared.moderation.transitions import Outbox, transition
 from shared.spam import FeedbackError, akismet_payload
 
@@ -63,8 +68,14 @@ def record_json(comment: Comment) -> dict:
         "attempts": comment.attempts,
         "request_id": comment.request_id,
         "history": [
-            {"at": iso(h.at), "actor": h.actor, "action": h.action, "from": h.from_status,
-             "to": h.to_status, "note": h.note}
+            {
+                "at": iso(h.at),
+                "actor": h.actor,
+                "action": h.action,
+                "from": h.from_status,
+                "to": h.to_status,
+                "note": h.note,
+            }
             for h in comment.history
         ],
     }
@@ -74,7 +85,9 @@ def load(container: Container, comment_id: str) -> Comment:
     """A comment with its history, or :class:`CommentNotFound`."""
     with container.stores.moderation() as session:
         comment = session.scalar(
-            select(Comment).options(selectinload(Comment.history)).where(Comment.id == comment_id[:64])
+            select(Comment)
+            .options(selectinload(Comment.history))
+            .where(Comment.id == comment_id[:64])
         )
     if comment is None:
         raise CommentNotFound(comment_id)
@@ -87,7 +100,9 @@ class ActionResult:
     feedback: str | None  # "ham" / "spam" queued for Akismet, if any
 
 
-def moderate(container: Container, comment_id: str, action: str, actor: str, note: str | None = None) -> ActionResult:
+def moderate(
+    container: Container, comment_id: str, action: str, actor: str, note: str | None = None
+) -> ActionResult:
     """Apply a moderator's action. Raises :class:`IllegalTransition` (409) or
     :class:`CommentNotFound` (404)."""
     comment = load(container, comment_id)
@@ -96,9 +111,12 @@ def moderate(container: Container, comment_id: str, action: str, actor: str, not
     outbox = Outbox()
     values = {"decided_at": utcnow()} if from_status in ("held", "spam") else {}
     with session_scope(container.stores.moderation) as session:
-        if not transition(session, comment, target, actor=actor, action=action, note=note,
-                          outbox=outbox, **values):
-            raise Conflict(f"the comment changed while you were deciding (it is no longer {from_status}); reload it")
+        if not transition(
+            session, comment, target, actor=actor, action=action, note=note, outbox=outbox, **values
+        ):
+            raise Conflict(
+                f"the comment changed while you were deciding (it is no longer {from_status}); reload it"
+            )
     outbox.flush(container)
     if needs_unpublish(from_status, target):
         try:
@@ -115,12 +133,22 @@ def moderate(container: Container, comment_id: str, action: str, actor: str, not
     feedback = akismet_feedback(action, (comment.akismet or {}).get("verdict"))
     if feedback:
         container.queue.send(queue.FEEDBACK, comment.id, feedback, actor)
-    log.info("moderator action", extra={"comment_id": comment.id, "action": action, "actor": actor,
-                                         "from": from_status, "to": target})
+    log.info(
+        "moderator action",
+        extra={
+            "comment_id": comment.id,
+            "action": action,
+            "actor": actor,
+            "from": from_status,
+            "to": target,
+        },
+    )
     return ActionResult(load(container, comment.id), feedback)
 
 
-def send_feedback(container: Container, comment_id: str, kind: str, actor: str = "moderator") -> bool:
+def send_feedback(
+    container: Container, comment_id: str, kind: str, actor: str = "moderator"
+) -> bool:
     """Report a moderator's correction to Akismet with the original submitter's data.
 
     Raises :class:`FeedbackError` (``transient`` tells the task whether to retry).
@@ -130,14 +158,32 @@ def send_feedback(container: Container, comment_id: str, kind: str, actor: str =
     checker = container.spam_checker
     sent = checker.submit_ham(payload) if kind == "ham" else checker.submit_spam(payload)
     with session_scope(container.stores.moderation) as session:
-        session.add(CommentHistory(
-            comment_id=comment.id, at=utcnow(), actor="worker", action=f"akismet_submit_{kind}",
-            from_status=None, to_status=None,
-            note=(f"reported to Akismet as {kind} after {actor}'s correction" if sent
-                  else "Akismet not configured; nothing reported"),
-        ))
+        session.add(
+            CommentHistory(
+                comment_id=comment.id,
+                at=utcnow(),
+                actor="worker",
+                action=f"akismet_submit_{kind}",
+                from_status=None,
+                to_status=None,
+                note=(
+                    f"reported to Akismet as {kind} after {actor}'s correction"
+                    if sent
+                    else "Akismet not configured; nothing reported"
+                ),
+            )
+        )
     return sent
 
 
-__all__ = ["ActionResult", "CommentNotFound", "Conflict", "FeedbackError", "IllegalTransition",
-           "load", "moderate", "record_json", "send_feedback"]
+__all__ = [
+    "ActionResult",
+    "CommentNotFound",
+    "Conflict",
+    "FeedbackError",
+    "IllegalTransition",
+    "load",
+    "moderate",
+    "record_json",
+    "send_feedback",
+]

@@ -67,50 +67,35 @@ def effective(settings: Settings, overrides: dict[str, str]) -> dict[str, float]
     return values
 
 
-def author_record(session: Session, email: str, exclude_id: str | None = None) -> tuple[int, int]:
-    """How many of this author's comments were published, and how many were spam."""
-    query = (
-        select(Comment.status, func.count())
-        .where(Comment.author_email == email, Comment.status.in_(("published", "spam")))
-        .group_by(Comment.status)
-    )
-    if exclude_id:
-        query = query.where(Comment.id != exclude_id)
-    counts = dict(session.execute(query).all())
-    return counts.get("published", 0), counts.get("spam", 0)
-
-
-def similar_recent(session: Session, comment: Comment, window_hours: float) -> int:
-    """Other comments with the same or nearly the same text across the site, recently."""
-    since = utcnow() - timedelta(hours=window_hours)
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .where(
-                Comment.content_hash == comment.content_hash,
-                Comment.id != comment.id,
-                Comment.created_at >= since,
-            )
-        )
-        or 0
-    )
-
-
 def rule_context(
     session: Session, settings: Settings, cache: PolicyCache, comment: Comment
 ) -> tuple[RuleContext, dict]:
     """The :class:`RuleContext` for one comment, and the thresholds in force."""
     lists, overrides = cache.get(session)
     values = effective(settings, overrides)
-    approved, spam = author_record(session, comment.author_email, comment.id)
+    # The author's record and the site-wide near-duplicates, in one round trip.
+    since = utcnow() - timedelta(hours=settings.duplicate_window_hours)
+    others = select(func.count()).select_from(Comment).where(Comment.id != comment.id)
+    approved, spam, similar = session.execute(
+        select(
+            others.where(
+                Comment.author_email == comment.author_email, Comment.status == "published"
+            ).scalar_subquery(),
+            others.where(
+                Comment.author_email == comment.author_email, Comment.status == "spam"
+            ).scalar_subquery(),
+            others.where(
+                Comment.content_hash == comment.content_hash, Comment.created_at >= since
+            ).scalar_subquery(),
+        )
+    ).one()
     ctx = RuleContext.from_lists(
         None,
         lists,
         max_links=int(values["max_links"]),
         min_form_seconds=values["min_form_seconds"],
-        similar_recent=similar_recent(session, comment, settings.duplicate_window_hours),
-        author_spam_count=spam,
-        author_approved_count=approved,
+        similar_recent=similar or 0,
+        author_spam_count=spam or 0,
+        author_approved_count=approved or 0,
     )
     return ctx, values

@@ -28,16 +28,29 @@ def sweep(container: Container) -> dict[str, int]:
     now = utcnow()
     grace = now - timedelta(seconds=container.settings.lease_seconds)
     with container.stores.moderation() as session:
-        to_check = list(session.scalars(
-            select(Comment.id).where(or_(
-                and_(Comment.status == "received", Comment.created_at < grace),
-                and_(Comment.status == "checking", Comment.lease_until < now),
-            )).order_by(Comment.created_at).limit(BATCH)
-        ))
-        to_publish = list(session.scalars(
-            select(Comment.id).where(Comment.status == "approved", Comment.updated_at < now - timedelta(seconds=30))
-            .order_by(Comment.updated_at).limit(BATCH)
-        ))
+        to_check = list(
+            session.scalars(
+                select(Comment.id)
+                .where(
+                    or_(
+                        and_(Comment.status == "received", Comment.created_at < grace),
+                        and_(Comment.status == "checking", Comment.lease_until < now),
+                    )
+                )
+                .order_by(Comment.created_at)
+                .limit(BATCH)
+            )
+        )
+        to_publish = list(
+            session.scalars(
+                select(Comment.id)
+                .where(
+                    Comment.status == "approved", Comment.updated_at < now - timedelta(seconds=30)
+                )
+                .order_by(Comment.updated_at)
+                .limit(BATCH)
+            )
+        )
     queued = sum(container.queue.send(queue.CHECK, cid) for cid in to_check)
     queued += sum(container.queue.send(queue.PUBLISH, cid) for cid in to_publish)
     return {"check": len(to_check), "publish": len(to_publish), "queued": queued}
@@ -46,10 +59,14 @@ def sweep(container: Container) -> dict[str, int]:
 def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:
     """Comments held for an Akismet error whose next check is due."""
     with container.stores.moderation() as session:
-        return list(session.scalars(
-            select(Comment.id).where(Comment.status == "held", Comment.akismet_next_check_at <= utcnow())
-            .order_by(Comment.akismet_next_check_at).limit(limit)
-        ))
+        return list(
+            session.scalars(
+                select(Comment.id)
+                .where(Comment.status == "held", Comment.akismet_next_check_at <= utcnow())
+                .order_by(Comment.akismet_next_check_at)
+                .limit(limit)
+            )
+        )
 
 
 def queue_rechecks(container: Container) -> dict[str, int]:
@@ -64,12 +81,19 @@ def purge(container: Container) -> dict[str, int]:
     settings = container.settings
     now = utcnow()
     counts = {}
-    for status, days in (("spam", settings.spam_retention_days), ("discarded", settings.discarded_retention_days)):
+    for status, days in (
+        ("spam", settings.spam_retention_days),
+        ("discarded", settings.discarded_retention_days),
+    ):
         cutoff = now - timedelta(days=days)
         with session_scope(container.stores.moderation) as session:
-            ids = list(session.scalars(
-                select(Comment.id).where(Comment.status == status, Comment.updated_at < cutoff).limit(10 * BATCH)
-            ))
+            ids = list(
+                session.scalars(
+                    select(Comment.id)
+                    .where(Comment.status == status, Comment.updated_at < cutoff)
+                    .limit(10 * BATCH)
+                )
+            )
             if ids:
                 session.execute(delete(CommentHistory).where(CommentHistory.comment_id.in_(ids)))
                 session.execute(delete(Comment).where(Comment.id.in_(ids)))

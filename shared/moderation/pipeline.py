@@ -19,9 +19,10 @@ from shared.metrics import CHECK_SECONDS, COMMENTS_DECIDED
 from shared.models import Comment, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
-from shared.moderation.publishing import publish_comment
+from shared.moderation.publishing import publish_comment, publish_in
 from shared.moderation.rules import CommentFacts, evaluate
 from shared.moderation.transitions import Outbox, transition
+from shared.ops import record_decision
 from shared.spam import akismet_payload
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def claim(container: Container, comment_id: str, recheck: bool = False):
             and_(Comment.status == "checking", Comment.lease_until < now),
         )
     with session_scope(container.stores.moderation) as session:
-        result = session.execute(
+        comment = session.scalars(
             update(Comment)
             .where(Comment.id == comment_id, claimable)
             .values(
@@ -54,12 +55,11 @@ def claim(container: Container, comment_id: str, recheck: bool = False):
                 attempts=Comment.attempts + 1,
                 updated_at=now,
             )
+            .returning(Comment)
             .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        ).one_or_none()
+        if comment is None:
             return None
-        comment = session.get(Comment, comment_id)
-        session.refresh(comment)
         ctx, thresholds = rule_context(session, settings, container.policy_cache, comment)
     return Claimed(comment, comment.attempts), ctx, thresholds
 
@@ -105,6 +105,14 @@ def check_comment(container: Container, comment_id: str, recheck: bool = False) 
     return record(container, lease, decision, akismet, recheck)
 
 
+def check_comments(container: Container, comment_ids: list[str]) -> list[str | None]:
+    """Check a batch handed over by one intake commit, one comment after another.
+
+    Each comment is claimed on its own, so a redelivered batch skips what was decided.
+    """
+    return [check_comment(container, comment_id) for comment_id in comment_ids]
+
+
 def record(
     container: Container, lease: Claimed, decision: Decision, akismet: dict, recheck: bool
 ) -> str | None:
@@ -136,6 +144,11 @@ def record(
             lease_until=None,
             akismet_next_check_at=next_check,
         )
+        # One database for both stores: publish in this same transaction (one commit).
+        published = False
+        if done and status == "approved" and container.stores.shared_database:
+            comment.status = "approved"
+            published = publish_in(session, comment, now, outbox)
     if not done:
         log.warning(
             "lease lost before recording; another worker owns the comment",
@@ -146,6 +159,11 @@ def record(
     COMMENTS_DECIDED.labels(decision=decision.status).inc()
     if comment.decided_at is None:
         CHECK_SECONDS.observe((now - comment.created_at).total_seconds())
+    record_decision(
+        container.settings.redis_url,
+        decision.status,
+        None if comment.decided_at else (now - comment.created_at).total_seconds(),
+    )
     log.info(
         "comment decided",
         extra={
@@ -157,6 +175,7 @@ def record(
         },
     )
     if status == "approved":
-        publish_comment(container, comment.id)
+        if not published:
+            publish_comment(container, comment.id)
         return "published"
     return status

@@ -21,48 +21,75 @@ from shared.moderation.transitions import Outbox, transition
 log = logging.getLogger(__name__)
 
 
+# Built once per dialect and executed with parameters, so SQLAlchemy's statement cache
+# serves every publication.
+_INSERTS = {
+    name: module.insert(PublishedComment).on_conflict_do_nothing(index_elements=["id"])
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _insert_ignoring_duplicates(session, values: dict) -> None:
     dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(
-        module.insert(PublishedComment)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["id"])
+    session.execute(_INSERTS["postgresql" if dialect == "postgresql" else "sqlite"], values)
+
+
+def _public_row(comment: Comment, now) -> dict:
+    return dict(
+        id=comment.id,
+        article_slug=comment.article_slug,
+        parent_id=comment.parent_id,
+        author_name=comment.author_name,
+        author_url=comment.author_url,
+        content=comment.content,
+        published_at=now,
+    )
+
+
+def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
+    """Publish inside ``session`` when both stores share its database: the public row and
+    the ``approved → published`` move commit together, or not at all."""
+    _insert_ignoring_duplicates(session, _public_row(comment, now))
+    return transition(
+        session,
+        comment,
+        "published",
+        actor="publisher",
+        action="publish",
+        outbox=outbox,
+        published_at=now,
+        publication=Comment.publication + 1,
     )
 
 
 def publish_comment(container: Container, comment_id: str) -> bool:
     """Publish an ``approved`` comment. Returns True if this call recorded the publication."""
-    with container.stores.moderation() as session:
+    with container.stores.moderation_read() as session:
         comment = session.get(Comment, comment_id)
     if comment is None or comment.status != "approved":
         return False  # already published, or moved by a moderator: nothing to do
     now = utcnow()
-    with session_scope(container.stores.articles) as session:
-        _insert_ignoring_duplicates(
-            session,
-            dict(
-                id=comment.id,
-                article_slug=comment.article_slug,
-                parent_id=comment.parent_id,
-                author_name=comment.author_name,
-                author_url=comment.author_url,
-                content=comment.content,
-                published_at=now,
-            ),
-        )
     outbox = Outbox()
-    with session_scope(container.stores.moderation) as session:
-        done = transition(
-            session,
-            comment,
-            "published",
-            actor="publisher",
-            action="publish",
-            outbox=outbox,
-            published_at=now,
-            publication=Comment.publication + 1,
-        )
+    if container.stores.shared_database:
+        with session_scope(container.stores.moderation) as session:
+            done = publish_in(session, comment, now, outbox)
+    else:
+        # Two databases: the public row first (idempotent), then the move. A crash in
+        # between leaves the comment approved; the sweeper publishes it again, and the
+        # insert keyed by comment id does nothing the second time.
+        with session_scope(container.stores.articles) as session:
+            _insert_ignoring_duplicates(session, _public_row(comment, now))
+        with session_scope(container.stores.moderation) as session:
+            done = transition(
+                session,
+                comment,
+                "published",
+                actor="publisher",
+                action="publish",
+                outbox=outbox,
+                published_at=now,
+                publication=Comment.publication + 1,
+            )
     outbox.flush(container)
     if done:
         log.info(

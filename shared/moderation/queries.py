@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from shared.models import Comment
@@ -72,7 +73,9 @@ def filtered(filters: Filters):
     if filters.text:
         clauses.append(func.lower(Comment.content).like(_like(filters.text.lower()), escape="\\"))
     if filters.author:
-        clauses.append(func.lower(Comment.author_name).like(_like(filters.author.lower()), escape="\\"))
+        clauses.append(
+            func.lower(Comment.author_name).like(_like(filters.author.lower()), escape="\\")
+        )
     if filters.email:
         clauses.append(func.lower(Comment.author_email) == filters.email.strip().lower())
     if filters.ip:
@@ -82,8 +85,13 @@ def filtered(filters: Filters):
     return clauses
 
 
-def page(session: Session, filters: Filters, limit: int = 50, cursor: str | None = None,
-         with_history: bool = False) -> tuple[list[Comment], str | None]:
+def page(
+    session: Session,
+    filters: Filters,
+    limit: int = 50,
+    cursor: str | None = None,
+    with_history: bool = False,
+) -> tuple[list[Comment], str | None]:
     """One page of comments, newest first, keyset-paged on (created_at, id)."""
     if not 1 <= limit <= 200:
         raise BadQuery("limit", "must be between 1 and 200")
@@ -93,17 +101,161 @@ def page(session: Session, filters: Filters, limit: int = 50, cursor: str | None
         query = query.where(tuple_(Comment.created_at, Comment.id) < (at, id_))
     if with_history:
         query = query.options(selectinload(Comment.history))
-    rows = list(session.scalars(query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)))
+    rows = list(
+        session.scalars(
+            query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)
+        )
+    )
     next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
     """How many comments are in each status (every status listed, zeros included)."""
-    counts = dict(session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all())
+    counts = dict(
+        session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()
+    )
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
 def ids_matching(session: Session, filters: Filters, limit: int = 5000) -> list[str]:
     """Ids of every comment matching ``filters`` (for "act on all matching")."""
-    return list(session.scalars(select(Comment.id).where(*filtered(filters)).order_by(Comment.created_at).limit(limit)))
+    return list(
+        session.scalars(
+            select(Comment.id).where(*filtered(filters)).order_by(Comment.created_at).limit(limit)
+        )
+    )
+
+
+# --- added for the dashboard ------------------------------------------------------------
+
+
+def count_matching(session: Session, filters: Filters) -> int:
+    """How many comments match ``filters`` (the "act on all N matching" figure)."""
+    return session.scalar(select(func.count()).select_from(Comment).where(*filtered(filters))) or 0
+
+
+def page_excluding(
+    session: Session,
+    filters: Filters,
+    exclude_hashes: Collection[str],
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Comment], str | None]:
+    """:func:`page`, minus comments whose text belongs to a wave shown on its own."""
+    if not 1 <= limit <= 200:
+        raise BadQuery("limit", "must be between 1 and 200")
+    query = select(Comment).where(*filtered(filters))
+    if exclude_hashes:
+        query = query.where(Comment.content_hash.not_in(list(exclude_hashes)))
+    if cursor:
+        at, id_ = _decode(cursor)
+        query = query.where(tuple_(Comment.created_at, Comment.id) < (at, id_))
+    query = query.options(selectinload(Comment.history))
+    rows = list(
+        session.scalars(
+            query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)
+        )
+    )
+    next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def changed_since(
+    session: Session,
+    filters: Filters,
+    since: datetime,
+    exclude_hashes: Collection[str] = (),
+    limit: int = 50,
+) -> list[Comment]:
+    """Comments matching ``filters`` whose status changed after ``since``, newest first: what
+    a live queue adds to what it shows (a comment joins the held queue when it is decided,
+    not when it is written)."""
+    query = select(Comment).where(*filtered(filters), Comment.updated_at > since)
+    if exclude_hashes:
+        query = query.where(Comment.content_hash.not_in(list(exclude_hashes)))
+    query = query.options(selectinload(Comment.history))
+    return list(
+        session.scalars(query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit))
+    )
+
+
+@dataclass(frozen=True)
+class Wave:
+    """Near-duplicates (same :func:`shared.textnorm.content_hash`) in one view: a spam wave."""
+
+    content_hash: str
+    count: int
+    articles: int
+    ips: int
+    newest: Comment
+
+
+def waves(session: Session, filters: Filters, min_size: int = 3, limit: int = 20) -> list[Wave]:
+    """The biggest groups of near-identical comments matching ``filters``, largest first."""
+    where = filtered(filters)
+    groups = session.execute(
+        select(
+            Comment.content_hash,
+            func.count(),
+            func.count(func.distinct(Comment.article_slug)),
+            func.count(func.distinct(Comment.user_ip)),
+        )
+        .where(*where)
+        .group_by(Comment.content_hash)
+        .having(func.count() >= min_size)
+        .order_by(func.count().desc(), Comment.content_hash)
+        .limit(limit)
+    ).all()
+    if not groups:
+        return []
+    # The newest member of each group stands for it.
+    ranked = (
+        select(
+            Comment.id,
+            func.row_number()
+            .over(
+                partition_by=Comment.content_hash,
+                order_by=(Comment.created_at.desc(), Comment.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(*where, Comment.content_hash.in_([g[0] for g in groups]))
+        .subquery()
+    )
+    newest = {
+        c.content_hash: c
+        for c in session.scalars(
+            select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.n == 1)
+        )
+    }
+    return [Wave(h, n, arts, ips, newest[h]) for h, n, arts, ips in groups if h in newest]
+
+
+def similar_counts(session: Session, hashes: Collection[str], status: str | None) -> dict[str, int]:
+    """How many comments share each text hash (within ``status`` if given)."""
+    if not hashes:
+        return {}
+    query = select(Comment.content_hash, func.count()).where(
+        Comment.content_hash.in_(list(set(hashes)))
+    )
+    if status:
+        query = query.where(Comment.status == status)
+    return dict(session.execute(query.group_by(Comment.content_hash)).all())
+
+
+def author_records(session: Session, emails: Collection[str]) -> dict[str, tuple[int, int]]:
+    """:func:`shared.moderation.context.author_record` for many authors in one query."""
+    if not emails:
+        return {}
+    rows = session.execute(
+        select(Comment.author_email, Comment.status, func.count())
+        .where(
+            Comment.author_email.in_(list(set(emails))), Comment.status.in_(("published", "spam"))
+        )
+        .group_by(Comment.author_email, Comment.status)
+    ).all()
+    records: dict[str, list[int]] = {}
+    for email, status, n in rows:
+        records.setdefault(email, [0, 0])[0 if status == "published" else 1] = n
+    return {email: (rec[0], rec[1]) for email, rec in records.items()}

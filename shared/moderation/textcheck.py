@@ -197,6 +197,11 @@ def email_domain(email: str | None) -> str | None:
 # --- words ------------------------------------------------------------------------------
 
 
+# The package's lookup scans a table per call; a comment asks for the same few letters
+# thousands of times.
+_script = lru_cache(maxsize=65536)(categories.alias)
+
+
 def is_invisible(ch: str) -> bool:
     """Zero-width, bidi and other format characters: invisible, so used to split words."""
     return unicodedata.category(ch) == "Cf"
@@ -205,18 +210,18 @@ def is_invisible(ch: str) -> bool:
 @lru_cache(maxsize=4096)
 def _latin_lookalike(ch: str) -> str:
     """The Latin letter a non-Latin letter imitates (Cyrillic "а" → "a"), else ``ch``."""
-    if not ch.isalpha() or categories.alias(ch) in ("LATIN", "COMMON", "INHERITED"):
+    if not ch.isalpha() or _script(ch) in ("LATIN", "COMMON", "INHERITED"):
         return ch
     for glyph in confusables.confusables_data.get(ch, ()):
         target = glyph["c"]
-        if len(target) == 1 and categories.alias(target) == "LATIN":
+        if len(target) == 1 and _script(target) == "LATIN":
             return target
     return ch
 
 
 def _mostly_latin(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
-    latin = sum(1 for ch in letters if categories.alias(ch) == "LATIN")
+    latin = sum(1 for ch in letters if _script(ch) == "LATIN")
     return bool(letters) and latin * 2 > len(letters)
 
 
@@ -225,6 +230,7 @@ def plain_form(text: str) -> str:
     return (text or "").casefold()
 
 
+@lru_cache(maxsize=1024)  # list terms repeat for every comment
 def skeleton_form(text: str) -> str:
     """Text with disguises undone: accents stripped, look-alike letters mapped to Latin.
 
@@ -238,7 +244,7 @@ def skeleton_form(text: str) -> str:
 
     def fold(match: re.Match[str]) -> str:
         word = match.group(0)
-        if fold_all or any(categories.alias(ch) == "LATIN" for ch in word if ch.isalpha()):
+        if fold_all or any(_script(ch) == "LATIN" for ch in word if ch.isalpha()):
             return "".join(_latin_lookalike(ch) for ch in word)
         return word
 
@@ -322,7 +328,7 @@ def mixed_script_words(text: str) -> list[tuple[str, list[str]]]:
             continue
         # Ties go to Latin: the disguise worth catching is of a Latin word.
         base = max(scripts, key=lambda alias: (scripts[alias], alias == "LATIN"))
-        foreign = [ch for ch in letters if categories.alias(ch) not in (base, "COMMON")]
+        foreign = [ch for ch in letters if _script(ch) not in (base, "COMMON")]
         if base == "CYRILLIC" and all(ch in "iI" for ch in foreign):
             continue
         if confusables.is_confusable("".join(foreign), preferred_aliases=[base.lower()]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from shared.bootstrap import Container
@@ -62,8 +62,10 @@ def transition(
     )
     if result.rowcount != 1:
         return False
-    session.add(
-        CommentHistory(
+    # A Core insert: no unit-of-work flush for a row nobody reads back in this session.
+    session.execute(
+        insert(CommentHistory),
+        dict(
             comment_id=comment.id,
             at=now,
             actor=actor,
@@ -71,7 +73,7 @@ def transition(
             from_status=from_status,
             to_status=to_status,
             note=note,
-        )
+        ),
     )
     if outbox is not None:
         outbox.add(from_status, to_status, comment.id, comment.article_slug)

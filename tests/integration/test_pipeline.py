@@ -20,14 +20,32 @@ SLUG = "istanbul-talks"
 @pytest.fixture
 def parley(akismet_container):
     with session_scope(akismet_container.stores.articles) as session:
-        upsert_article(session, SLUG, {"title": "Talks", "url": "https://news.example/talks", "comments_open": True})
+        upsert_article(
+            session,
+            SLUG,
+            {"title": "Talks", "url": "https://news.example/talks", "comments_open": True},
+        )
     return akismet_container
 
 
-def submit(container, content="A measured, thoughtful comment.", *, name="Reader", email=None, ip="198.51.100.4", **extra):
-    data = {"author_name": name, "author_email": email or f"{abs(hash(content)) % 10**8}@example.org",
-            "content": content, **extra}
-    meta = RequestMeta(user_ip=ip, user_agent="Mozilla/5.0 (X11)", referrer="https://news.example/talks")
+def submit(
+    container,
+    content="A measured, thoughtful comment.",
+    *,
+    name="Reader",
+    email=None,
+    ip="198.51.100.4",
+    **extra,
+):
+    data = {
+        "author_name": name,
+        "author_email": email or f"{abs(hash(content)) % 10**8}@example.org",
+        "content": content,
+        **extra,
+    }
+    meta = RequestMeta(
+        user_ip=ip, user_agent="Mozilla/5.0 (X11)", referrer="https://news.example/talks"
+    )
     return submit_comment(container, SLUG, data, meta).id
 
 
@@ -42,11 +60,17 @@ def public_ids(container) -> list[str]:
 
 
 def event_types(redis_client, comment_id) -> list[str]:
-    return [f["type"] for _, f in redis_client.xrange("parley:events") if f["comment_id"] == comment_id]
+    return [
+        f["type"] for _, f in redis_client.xrange("parley:events") if f["comment_id"] == comment_id
+    ]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "sqlite-split", "postgres", "postgres-split"], indirect=True)
-def test_ham_is_published_once_with_reasons_and_events(backend, parley, akismet_server, redis_client):
+@pytest.mark.parametrize(
+    "backend", ["sqlite", "sqlite-split", "postgres", "postgres-split"], indirect=True
+)
+def test_ham_is_published_once_with_reasons_and_events(
+    backend, parley, akismet_server, redis_client
+):
     cid = submit(parley)
     assert pipeline.check_comment(parley, cid) == "published"
     comment = row(parley, cid)
@@ -56,7 +80,10 @@ def test_ham_is_published_once_with_reasons_and_events(backend, parley, akismet_
     assert public_ids(parley) == [cid]
     assert event_types(redis_client, cid) == ["comment.received", "comment.published"]
     [sent] = akismet_server.requests_to("comment-check")
-    assert sent["form"]["user_ip"] == "198.51.100.4" and sent["form"]["permalink"] == "https://news.example/talks"
+    assert (
+        sent["form"]["user_ip"] == "198.51.100.4"
+        and sent["form"]["permalink"] == "https://news.example/talks"
+    )
     # redelivery of both tasks finds nothing to do
     assert pipeline.check_comment(parley, cid) is None
     assert publishing.publish_comment(parley, cid) is False
@@ -88,7 +115,9 @@ def test_honeypot_discards_without_asking_akismet(parley, akismet_server):
 
 
 def test_heuristics_hold_even_when_akismet_says_ham(parley):
-    cid = submit(parley, content="See http://a.example/1 and http://b.example/2 and http://c.example/3")
+    cid = submit(
+        parley, content="See http://a.example/1 and http://b.example/2 and http://c.example/3"
+    )
     assert pipeline.check_comment(parley, cid) == "held"
     comment = row(parley, cid)
     assert comment.akismet["verdict"] == "ham"
@@ -116,7 +145,11 @@ def test_akismet_outage_holds_then_recheck_publishes(backend, parley, akismet_se
     last = akismet_server.requests_to("comment-check")[-1]
     assert last["form"]["recheck_reason"] == "retry"
     assert row(parley, cid).akismet["rechecks"] == 1
-    assert event_types(redis_client, cid) == ["comment.received", "comment.held", "comment.published"]
+    assert event_types(redis_client, cid) == [
+        "comment.received",
+        "comment.held",
+        "comment.published",
+    ]
 
 
 @pytest.mark.parametrize("mode", ["timeout", "garbage", "invalid", "drop"])
@@ -143,7 +176,11 @@ def test_recheck_gives_up_after_15_days(parley, akismet_server):
 def test_no_akismet_key_means_skipped_and_heuristics_decide(make_container):
     parley = make_container()
     with session_scope(parley.stores.articles) as session:
-        upsert_article(session, SLUG, {"title": "Talks", "url": "https://news.example/talks", "comments_open": True})
+        upsert_article(
+            session,
+            SLUG,
+            {"title": "Talks", "url": "https://news.example/talks", "comments_open": True},
+        )
     clean = submit(parley)
     assert pipeline.check_comment(parley, clean) == "published"
     assert row(parley, clean).akismet["verdict"] == "skipped"
@@ -156,7 +193,10 @@ def test_racing_workers_decide_and_publish_once(backend, parley, akismet_server)
     akismet_server.set(delay_ms=50)
     cid = submit(parley)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(pipeline.check_comment(parley, cid))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(pipeline.check_comment(parley, cid)))
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -178,7 +218,12 @@ def test_crashed_check_is_swept_and_finished(parley, redis_client):
     assert redis_client.llen("checks") == 1
     assert pipeline.check_comment(parley, cid) == "published"
     # the dead worker's late record attempt loses: its lease token is stale
-    assert pipeline.record(parley, claimed[0], pipeline.Decision("spam", 9, [], "late"), {"verdict": "spam"}, False) is None
+    assert (
+        pipeline.record(
+            parley, claimed[0], pipeline.Decision("spam", 9, [], "late"), {"verdict": "spam"}, False
+        )
+        is None
+    )
     assert row(parley, cid).status == "published"
 
 
@@ -209,4 +254,8 @@ def test_purge_removes_old_spam_and_discarded(parley):
             comment = session.get(Comment, cid)
             comment.status, comment.updated_at = status, utcnow() - timedelta(days=days)
     assert maintenance.purge(parley) == {"spam": 1, "discarded": 1}
-    assert row(parley, ids[0]) is None and row(parley, ids[1]) is None and row(parley, ids[2]) is not None
+    assert (
+        row(parley, ids[0]) is None
+        and row(parley, ids[1]) is None
+        and row(parley, ids[2]) is not None
+    )
