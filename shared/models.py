@@ -197,3 +197,6 @@ class PublishedComment(ArticleBase):
     author_url: Mapped[str | None] = mapped_column(String(2048))
     content: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+from shared import accounts  # noqa: E402,F401  (registers the dashboard's tables)

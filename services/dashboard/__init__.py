@@ -1,0 +1,46 @@
+"""The moderators' dashboard (/admin/), the admin JSON API and /metrics (CONTRACT §1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services import http
+from services.admin_api import admin_api
+from services.dashboard import security, templating
+from services.dashboard.activity import activity_pages
+from services.dashboard.auth import auth
+from services.dashboard.ops import ops_pages
+from services.dashboard.queue import queue_pages
+from services.dashboard.settings import settings_pages
+from services.metrics_view import metrics_view
+from shared.bootstrap import Container, bootstrap
+from shared.dashboard_throttle import LoginThrottle
+
+
+def create_app(parley: Container | None = None) -> Flask:
+    """App factory; gunicorn runs ``services.dashboard:create_app()``."""
+    parley = parley or bootstrap()
+    settings = parley.settings
+    app = Flask(__name__, static_url_path="/admin/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    http.install(app, parley)
+    app.extensions["parley_login_throttle"] = LoginThrottle(settings.redis_url)
+    security.install(app, settings, exempt=[admin_api])
+    templating.install(app)
+    app.register_blueprint(admin_api)
+    for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(metrics_view)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+    return app

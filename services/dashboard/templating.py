@@ -1,0 +1,88 @@
+"""Jinja filters and globals of the dashboard's templates. Autoescaping stays on: user
+text is never marked safe; links from user data pass :func:`http_url`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Flask, url_for
+
+from services.dashboard.auth import current_moderator
+from services.http import container
+from shared.dashboard_queue import wave_signature
+from shared.moderation import queries
+from shared.moderation.states import MODERATOR_ACTIONS
+
+QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}
+ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "reject": "Reject"}
+ACTION_KEYS = {"approve": "a", "spam": "s", "reject": "r"}
+
+
+def http_url(value: str | None) -> str:
+    """``value`` if it is an http(s) URL, else "#": no javascript: or data: links."""
+    if value and urlsplit(value.strip()).scheme in ("http", "https"):
+        return value.strip()
+    return "#"
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "—"
+    seconds = max(0, int(((now or datetime.now(UTC)) - value).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def utc(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def iso(value: datetime | None) -> str:
+    return (
+        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if value else ""
+    )
+
+
+def iso_z(value: datetime) -> str:
+    """Full-precision ISO 8601 in UTC with "Z" (the live queue's ``since``)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+g}" if isinstance(value, float | int) else str(value)
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions the state machine allows from ``status``, in button order."""
+    return [a for a in ("approve", "spam", "reject") if status in MODERATOR_ACTIONS[a]]
+
+
+def queue_url(status: str, args: dict, **changes) -> str:
+    values = {**args, **changes}
+    return url_for("queue.queue", status=status, **{k: v for k, v in values.items() if v})
+
+
+def nav_counts() -> dict[str, int]:
+    with container().stores.moderation() as session:
+        return queries.counts_by_status(session)
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        http_url=http_url, ago=ago, utc=utc, iso=iso, iso_z=iso_z, number=number
+    )
+    app.jinja_env.globals.update(
+        allowed_actions=allowed_actions,
+        queue_url=queue_url,
+        nav_counts=nav_counts,
+        current_moderator=current_moderator,
+        QUEUE_LABELS=QUEUE_LABELS,
+        ACTION_LABELS=ACTION_LABELS,
+        ACTION_KEYS=ACTION_KEYS,
+        wave_signature=wave_signature,
+    )
