@@ -1,17 +1,64 @@
-"""gunicorn settings shared by the api and dashboard processes (override with GUNICORN_CMD_ARGS)."""
+"""gunicorn settings shared by the api and dashboard processes (override with GUNICORN_CMD_ARGS).
+
+Also the place where the web processes get their JSON logs (the app factories stay free
+of process set-up) and their Prometheus multiprocess identity.
+"""
 
 import multiprocessing
 import os
+import sys
 
-workers = int(os.environ.get("PARLEY_HTTP_WORKERS", multiprocessing.cpu_count() * 2))
-# gthread keeps connections alive and overlaps the small waits on the database and Redis.
+from gunicorn import glogging
+
+from shared import ops
+from shared.logs import configure_logging
+
+# One process per core; threads overlap the waits on the database and Redis (measured with
+# `make bench`: more processes only add SQLite writer contention, more threads GIL churn).
+workers = int(os.environ.get("PARLEY_HTTP_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("PARLEY_HTTP_THREADS", 4))
+threads = int(os.environ.get("PARLEY_HTTP_THREADS", 8))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = None
 errorlog = "-"
+# api and dashboard would otherwise share one ~/.gunicorn/gunicorn.ctl (and the container
+# user has no home); nothing uses gunicornc.
+control_socket_disable = True
+
+# Set in the master, before any app (and so any metric) is imported; workers inherit it.
+ops.use_host_qualified_ids()
+
+
+def _service() -> str:
+    """``api`` or ``dashboard``, from the app gunicorn was asked to serve."""
+    for arg in sys.argv[1:]:
+        if arg.startswith("services."):
+            return arg.split(".", 1)[1].split(":", 1)[0].split(".", 1)[0]
+    return "http"
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's own lines (boot, worker exits, errors) as JSON, like the app's."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        configure_logging(_service(), cfg.loglevel)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
+
+
+logger_class = JsonLogger
+
+
+def post_worker_init(worker):
+    """A 1 ms GIL switch interval (default 5 ms): a thread back from an fsync or a Redis
+    round trip, such as the intake's group committer, gets the interpreter sooner.
+    Measured: p99 at 32 connections went from about 260 ms to under 100 ms."""
+    sys.setswitchinterval(0.001)
 
 
 def child_exit(server, worker):
@@ -19,4 +66,4 @@ def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(ops.process_identity(worker.pid))

@@ -8,11 +8,12 @@ import logging
 import uuid
 from functools import wraps
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, after_this_request, current_app, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from shared import logs
 from shared.bootstrap import Container
 from shared.metrics import HTTP_REQUESTS
 
@@ -26,7 +27,9 @@ def container() -> Container:
     return current_app.extensions["parley"]
 
 
-def problem(status: int, title: str, detail: str = "", *, errors=None, headers=None, type_="about:blank"):
+def problem(
+    status: int, title: str, detail: str = "", *, errors=None, headers=None, type_="about:blank"
+):
     """An RFC 9457 problem response."""
     body = {"type": type_, "title": title, "status": status, "detail": detail or title}
     if errors is not None:
@@ -42,6 +45,9 @@ def problem(status: int, title: str, detail: str = "", *, errors=None, headers=N
 def _request_id() -> None:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+    # Log lines and queued tasks of this request carry its id; cleared when it ends.
+    logs.REQUEST_ID.set(g.request_id)
+    after_this_request(logs.forget_request_id)
 
 
 def _after(response):
@@ -83,6 +89,7 @@ def install(app: Flask, parley: Container) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _db_error)
     app.register_error_handler(DBAPIError, _db_error)
+    app.register_error_handler(TimeoutError, _db_error)
     app.register_error_handler(Exception, _unexpected)
     app.register_blueprint(health)
 
@@ -130,13 +137,17 @@ def require_admin_token(view):
         expected = container().settings.admin_token
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), expected.encode()
+        if (
+            not expected
+            or scheme.lower() != "bearer"
+            or not hmac.compare_digest(token.strip().encode(), expected.encode())
         ):
             return problem(
                 401,
                 "Unauthorized",
-                "A valid admin bearer token is required." if expected else "The admin API is disabled: PARLEY_ADMIN_TOKEN is not set.",
+                "A valid admin bearer token is required."
+                if expected
+                else "The admin API is disabled: PARLEY_ADMIN_TOKEN is not set.",
                 headers={"WWW-Authenticate": 'Bearer realm="parley-admin"'},
             )
         return view(*args, **kwargs)

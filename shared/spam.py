@@ -21,6 +21,7 @@ import akismet
 import httpx
 
 from shared.metrics import AKISMET_REQUESTS, AKISMET_SECONDS
+from shared.ops import record_akismet
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,7 @@ class AkismetChecker:
         seconds = time.perf_counter() - start
         AKISMET_REQUESTS.labels(endpoint=endpoint, outcome=outcome).inc()
         AKISMET_SECONDS.labels(endpoint=endpoint).observe(seconds)
+        record_akismet(getattr(self.settings, "redis_url", None), endpoint, outcome, seconds)
         self._note_key(outcome)
         return result, error
 

@@ -2,25 +2,104 @@
 
 Reads settings (no connection is made at import), builds the Celery app and the beat
 schedule, and leaves the work to :mod:`workers.tasks`, thin adapters over ``shared``.
+
+Shutdown: SIGTERM is Celery's warm shutdown. The worker stops taking messages, lets the
+checks in flight finish, and exits; tasks are acknowledged late, so a check that cannot
+finish (a SIGKILL, a lost connection) stays in Redis and is delivered again, and the
+sweeper re-queues any comment whose check lease expired. Give the process longer than
+the slowest check to exit (``stop_grace_period`` in docker-compose.yml).
 """
 
 from __future__ import annotations
 
-from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
+import socket
+import sys
 
-from shared import queue
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
+from kombu import Exchange, Queue
+
+from shared import logs, ops, queue
 from shared.config import load_settings
 from workers import runtime
+from workers.heartbeat import Heartbeat
+
+# Before any metric exists in this process: multiprocess files named <host>-<pid>.
+ops.use_host_qualified_ids()
 
 settings = load_settings()
 app = queue.make_celery(settings)
 app.conf.include = ["workers.tasks"]
+app.conf.task_routes = {
+    **queue.ROUTES,
+    # Through the anonymous exchange like every other task (see shared.queue.ROUTES).
+    ops.OPS_SAMPLE: {"queue": Queue("maintenance", Exchange(""), routing_key="maintenance")},
+}
+app.conf.update(
+    # A lost broker connection means the broker will deliver our unacknowledged tasks
+    # again; cancel them here instead of finishing them twice (Celery 6's default).
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # A cold shutdown (SIGQUIT, second Ctrl-C) still gives the checks in flight a few
+    # seconds; what does not finish is restored to the queue.
+    worker_soft_shutdown_timeout=10.0,
+)
 app.conf.beat_schedule = {
     "sweep": {"task": queue.SWEEP, "schedule": float(settings.sweep_seconds)},
-    "akismet-recheck": {"task": queue.RECHECK, "schedule": float(min(settings.akismet_recheck_seconds, 60))},
+    "akismet-recheck": {
+        "task": queue.RECHECK,
+        "schedule": float(min(settings.akismet_recheck_seconds, 60)),
+    },
     "purge": {"task": queue.PURGE, "schedule": 3600.0},
+    # A stale sample is worthless: drop it rather than run it late.
+    "ops-sample": {
+        "task": ops.OPS_SAMPLE,
+        "schedule": ops.SAMPLE_SECONDS,
+        "options": {"expires": ops.SAMPLE_SECONDS * 2},
+    },
 }
 runtime.configure(settings)
+
+# Tasks whose first argument is a comment id: every log line of theirs names it.
+_COMMENT_TASKS = frozenset({queue.CHECK, queue.PUBLISH, queue.UNPUBLISH, queue.FEEDBACK})
+_heartbeat: list[Heartbeat] = []
+
+
+@setup_logging.connect
+def _logging(loglevel=None, **_):
+    # Connected, so Celery installs no handlers of its own: JSON lines like the web apps.
+    logs.configure_logging("beat" if "beat" in sys.argv[1:] else "worker", loglevel or "INFO")
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_):
+    from celery.worker import state
+
+    name = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
+    _heartbeat.append(
+        Heartbeat(name, runtime.container().redis, lambda: len(state.active_requests)).start()
+    )
+
+
+@task_prerun.connect
+def _task_context(task=None, args=None, **_):
+    logs.REQUEST_ID.set(getattr(task.request, logs.REQUEST_ID_HEADER, None) if task else None)
+    one_comment = (
+        task is not None and task.name in _COMMENT_TASKS and args and isinstance(args[0], str)
+    )
+    logs.COMMENT_ID.set(args[0] if one_comment else None)
+
+
+@task_postrun.connect
+def _task_context_done(**_):
+    logs.REQUEST_ID.set(None)
+    logs.COMMENT_ID.set(None)
 
 
 @worker_process_init.connect
@@ -32,4 +111,6 @@ def _after_fork(**_):
 @worker_process_shutdown.connect
 @worker_shutdown.connect
 def _close(**_):
+    while _heartbeat:
+        _heartbeat.pop().stop()
     runtime.close()

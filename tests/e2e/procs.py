@@ -1,0 +1,205 @@
+"""Real processes for end-to-end tests: gunicorn, celery worker and beat, on free ports.
+
+Every process is started with an explicit environment, waited for with a bounded poll,
+and always stopped (SIGTERM, then SIGKILL) when the test ends.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the test process dies, so no worker outlives a killed
+    test run and consumes the next run's messages."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+class Proc:
+    """One child process with its log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path):
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill9(self) -> None:
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        if self.alive():
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+                self.popen.wait(timeout)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(10)
+        self._log.close()
+        return self.popen.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def base_env(**values) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "PYTHON_AKISMET_"))}
+    env.update({k: str(v) for k, v in values.items()})
+    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    return env
+
+
+def start_gunicorn(
+    app: str, env: dict, log_dir: Path, name: str, workers: int = 2
+) -> tuple[Proc, str]:
+    port = free_port()
+    proc = Proc(
+        name,
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            "services/gunicorn_conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            app,
+        ],
+        env,
+        log_dir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: httpx.get(url + "/healthz", timeout=1).status_code == 200,
+            30,
+            f"{name} to answer",
+        )
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"{name} did not start:\n{proc.log()[-3000:]}") from None
+    return proc, url
+
+
+def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: int = 16) -> Proc:
+    return Proc(
+        name,
+        [
+            str(BIN / "celery"),
+            "--app",
+            "workers.app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            "checks,publish,feedback,maintenance",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
+        env,
+        log_dir,
+    )
+
+
+def start_beat(env: dict, log_dir: Path, schedule: Path) -> Proc:
+    return Proc(
+        "beat",
+        [
+            str(BIN / "celery"),
+            "--app",
+            "workers.app",
+            "beat",
+            "--schedule",
+            str(schedule),
+            "--loglevel",
+            "INFO",
+        ],
+        env,
+        log_dir,
+    )
+
+
+def start_redis(log_dir: Path) -> tuple[Proc, str]:
+    """A private, throw-away Redis for one test module or benchmark: concurrent runs on
+    this machine cannot consume each other's messages."""
+    port = free_port()
+    proc = Proc(
+        f"redis-{port}",
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(log_dir),
+        ],
+        base_env(),
+        log_dir,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def pong() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    wait_for(pong, 10, "the private Redis")
+    return proc, url

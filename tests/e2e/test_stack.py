@@ -1,0 +1,226 @@
+"""End to end: real gunicorn, celery worker and beat processes, HTTP only from outside."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from shared.migrate import upgrade
+from shared.models import PublishedComment
+from tests.akismet_server import AkismetServer
+from tests.e2e.procs import (
+    base_env,
+    start_beat,
+    start_gunicorn,
+    start_redis,
+    start_worker,
+    wait_for,
+)
+
+pytestmark = pytest.mark.e2e
+TOKEN = "e2e-admin-token"
+SLUG = "russia-ukraine-prisoner-exchange"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """api (gunicorn) + worker + beat on a fresh SQLite file and Redis db 11."""
+    tmp = tmp_path_factory.mktemp("stack")
+    db = f"sqlite:///{tmp}/parley.db"
+    upgrade(db, db)
+    redis_proc, redis_url = start_redis(tmp)
+    akismet = AkismetServer(port=0).start()
+    env = base_env(
+        PARLEY_DATABASE_URL=db,
+        PARLEY_REDIS_URL=redis_url,
+        PARLEY_SECRET_KEY="e2e-secret",
+        PARLEY_ADMIN_TOKEN=TOKEN,
+        PYTHON_AKISMET_API_KEY="test-key",
+        PYTHON_AKISMET_BLOG_URL="https://news.example",
+        PARLEY_AKISMET_API_URL=akismet.url,
+        PARLEY_AKISMET_TIMEOUT="1",
+        PARLEY_AKISMET_RETRIES="0",
+        PARLEY_AKISMET_RECHECK_SECONDS="1",
+        PARLEY_SWEEP_SECONDS="2",
+        PARLEY_LEASE_SECONDS="5",
+        PARLEY_RATE_LIMIT="off",
+        PARLEY_FLOOD_SECONDS="0",
+        PARLEY_HTTP_WORKERS="2",
+    )
+    api, url = start_gunicorn("services.api:create_app()", env, tmp, "api")
+    worker = start_worker(env, tmp)
+    beat = start_beat(env, tmp, tmp / "beat-schedule")
+    client = httpx.Client(base_url=url, timeout=10)
+    response = client.put(
+        f"/api/v1/admin/articles/{SLUG}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={
+            "title": "Russia-Ukraine Prisoner Exchange: Peace Talks Breakthrough",
+            "url": f"{url}/articles/{SLUG}",
+            "comments_open": True,
+        },
+    )
+    assert response.status_code in (200, 201)
+    stack_procs = [api, worker, beat]
+    yield {
+        "client": client,
+        "akismet": akismet,
+        "db": db,
+        "env": env,
+        "tmp": tmp,
+        "procs": stack_procs,
+    }
+    client.close()
+    for proc in (beat, stack_procs[1], api):
+        proc.stop()
+    akismet.stop()
+    redis_proc.stop()
+
+
+def submit(client, content, **extra):
+    body = {
+        "author_name": "Reader",
+        "author_email": f"r{abs(hash(content))}@example.org",
+        "content": content,
+        **extra,
+    }
+    response = client.post(f"/api/v1/articles/{SLUG}/comments", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def public_status(client, cid):
+    return client.get(f"/api/v1/comments/{cid}").json()["status"]
+
+
+def test_form_post_is_303_and_page_shows_pending_notice(stack):
+    client = stack["client"]
+    page = client.get(f"/articles/{SLUG}")
+    assert page.status_code == 200 and "Peace Talks Breakthrough" in page.text
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        f"/api/v1/articles/{SLUG}/comments",
+        data={
+            "author_name": "Form Reader",
+            "author_email": "form@example.org",
+            "content": "Posted from the plain HTML form.",
+            "form_token": token,
+            "website": "",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"/articles/{SLUG}#comment-pending")
+
+
+def test_ham_is_published_and_visible(stack):
+    client = stack["client"]
+    cid = submit(client, "A thoughtful note about the prisoner exchange in Istanbul.")
+    wait_for(lambda: public_status(client, cid) == "published", 20, "the comment to be published")
+    listed = client.get(f"/api/v1/articles/{SLUG}/comments?limit=100").json()["comments"]
+    assert cid in [c["id"] for c in listed]
+    assert "A thoughtful note about the prisoner exchange" in client.get(f"/articles/{SLUG}").text
+
+
+def test_spam_is_never_public(stack):
+    client = stack["client"]
+    cid = submit(client, "totally legit", author_email="akismet-guaranteed-spam@example.com")
+    other = submit(client, "A comment sent after the spam one, as a marker.")
+    wait_for(lambda: public_status(client, other) == "published", 20, "the marker comment")
+    time.sleep(0.5)
+    assert public_status(client, cid) == "pending"
+    listed = client.get(f"/api/v1/articles/{SLUG}/comments?limit=100").json()["comments"]
+    assert cid not in [c["id"] for c in listed]
+    record = client.get(
+        f"/api/v1/admin/comments/{cid}", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).json()
+    assert record["status"] == "spam" and record["akismet"]["verdict"] == "spam"
+
+
+def test_akismet_outage_holds_then_publishes_after_recovery(stack):
+    client, akismet = stack["client"], stack["akismet"]
+    akismet.set(mode="error503")
+    try:
+        cid = submit(client, "Written while Akismet was down.")
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        wait_for(
+            lambda: (
+                client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()["status"]
+                == "held"
+            ),
+            20,
+            "the comment to be held",
+        )
+        record = client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
+        assert record["akismet"]["verdict"] == "error"
+        time.sleep(1.5)
+        assert public_status(client, cid) == "pending"
+    finally:
+        akismet.set(mode="normal")
+    # beat queues the recheck (every second here); a real "false" publishes it
+    wait_for(lambda: public_status(client, cid) == "published", 30, "the recheck to publish")
+    record = client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
+    assert record["akismet"]["verdict"] == "ham" and record["akismet"]["rechecks"] >= 1
+
+
+def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
+    client, env, tmp = stack["client"], stack["env"], stack["tmp"]
+    stack["akismet"].set(delay_ms=20)
+    api, worker, beat = stack["procs"]
+    with sa.create_engine(stack["db"]).connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM comments")).scalar()
+    # distinct texts: comments that differ only by a number are a spam wave to the heuristics
+    ids = [submit(client, f"Batch comment {uuid.uuid4().hex} on the exchange.") for _ in range(500)]
+    engine = sa.create_engine(stack["db"])
+
+    def final_count():
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM comments WHERE status IN ('published','held','spam','discarded')"
+                )
+            ).scalar()
+
+    wait_for(lambda: final_count() >= before + 100, 60, "the worker to get going")
+    worker.kill9()
+    stranded = 0
+    with engine.connect() as conn:
+        stranded = conn.execute(
+            sa.text("SELECT count(*) FROM comments WHERE status = 'checking'")
+        ).scalar()
+    stack["procs"][1] = start_worker(env, tmp, name="worker2")
+    total = wait_for(
+        lambda: (n := final_count()) >= before + len(ids) and n,
+        120,
+        "every comment to reach a final state",
+        interval=0.5,
+    )
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT status, count(*) FROM comments WHERE id IN :ids GROUP BY status"
+                ).bindparams(sa.bindparam("ids", expanding=True)),
+                {"ids": ids},
+            ).all()
+        )
+        published = conn.execute(sa.select(PublishedComment.id)).scalars().all()
+        published_here = conn.execute(
+            sa.text("SELECT count(*) FROM comments WHERE status='published'")
+        ).scalar()
+    engine.dispose()
+    assert sum(statuses.values()) == 500 and set(statuses) <= {
+        "published",
+        "held",
+        "spam",
+        "discarded",
+    }
+    assert statuses.get("published") == 500
+    assert len(published) == len(set(published)) == published_here
+    print(
+        f"kill -9 test: {stranded} comments were mid-check when the worker died; total final {total}"
+    )

@@ -1,0 +1,202 @@
+"""docker-compose.yml, Dockerfile and .env.example agree with the project.
+
+Docker does not run here, so the file is checked against the code instead: every build
+context and Dockerfile exists, every command's program, subcommand and module resolves,
+every environment variable is one Parley reads (a setting, or a process knob found in the
+file that reads it) and, when ../shared/CONTRACT.md is present, the contract's variables
+are all wired and documented.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared.cli import main as parley_cli
+from shared.config import ENV_VARS
+from shared.queue import QUEUES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+PARLEY = {name: svc for name, svc in SERVICES.items() if "build" in svc}
+LONG_RUNNING = ("api", "dashboard", "worker", "beat")
+CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+# Not settings but knobs of the process tooling; each must be read by the file named.
+PROCESS_VARS = {
+    "PROMETHEUS_MULTIPROC_DIR": "shared/ops.py",
+    "PARLEY_HTTP_WORKERS": "services/gunicorn_conf.py",
+    "PARLEY_WORKER_CONCURRENCY": "Procfile",
+}
+COMPOSE_ONLY = {"POSTGRES_PASSWORD"}  # the postgres image's own variable
+# Fixed by docker-compose.yml to its own services, so not read from .env.
+WIRED_BY_COMPOSE = {
+    "PARLEY_DATABASE_URL",
+    "PARLEY_REDIS_URL",
+    "PARLEY_ENV",
+    "PROMETHEUS_MULTIPROC_DIR",
+}
+
+
+def contract_variables() -> set[str]:
+    """The variable names of CONTRACT §2, or a loud skip when the contract is not beside the repo."""
+    if not CONTRACT.is_file():
+        pytest.skip(f"CONTRACT NOT FOUND at {CONTRACT}: the contract checks were SKIPPED")
+    section = CONTRACT.read_text().split("## 2.", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    assert len(names) >= 10, "CONTRACT §2 table not understood"
+    return names
+
+
+def commands():
+    """(service, argv) of every command and exec-form health check of Parley's services."""
+    for name, svc in PARLEY.items():
+        if "command" in svc:
+            yield name, svc["command"]
+        test = svc.get("healthcheck", {}).get("test")
+        if test and test[0] == "CMD":
+            yield name, test[1:]
+
+
+def referenced_variables() -> set[str]:
+    return set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+
+
+def test_build_context_and_dockerfile_exist():
+    assert PARLEY, "no service builds Parley's image"
+    for name, svc in PARLEY.items():
+        build = svc["build"]
+        context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+        dockerfile = context / (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
+        assert context.is_dir() and dockerfile.is_file(), name
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M), (
+        "the image must run as a non-root user"
+    )
+    for source in re.findall(r"^COPY (?!--from)(\S+)", dockerfile, re.M):
+        assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert not {"shared", "services", "workers", "pyproject.toml"} & set(ignored)
+
+
+def test_every_program_and_module_resolves():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    bin_dir = Path(sys.executable).parent
+    seen = set()
+    for service, argv in commands():
+        program, args = argv[0], argv[1:]
+        seen.add(program)
+        if program == "parley":
+            assert "parley" in scripts
+            assert args[0] in parley_cli.commands, f"{service}: no `parley {args[0]}`"
+        elif program == "gunicorn":
+            assert (bin_dir / "gunicorn").exists()
+            config = args[args.index("--config") + 1]
+            assert config.startswith("python:") and importlib.util.find_spec(
+                config[len("python:") :]
+            ), config
+            module, _, call = args[-1].partition(":")
+            assert callable(getattr(importlib.import_module(module), call.removesuffix("()"))), (
+                args[-1]
+            )
+        elif program == "celery":
+            assert (bin_dir / "celery").exists()
+            assert args[args.index("--app") + 1] == "workers.app"
+            assert args[2] in ("worker", "beat")
+            if "--queues" in args:
+                assert set(args[args.index("--queues") + 1].split(",")) == set(QUEUES)
+        elif program == "python":
+            compile(args[args.index("-c") + 1], f"<{service} healthcheck>", "exec")
+        else:
+            pytest.fail(f"{service}: unknown program {program}")
+    assert {"parley", "gunicorn", "celery"} <= seen
+
+
+def test_celery_entrypoint_imports():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PARLEY_", "PYTHON_AKISMET_")) and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import workers.app, workers.tasks"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_environment_variables_are_known_and_documented():
+    known = set(ENV_VARS) | set(PROCESS_VARS)
+    for var, reader in PROCESS_VARS.items():
+        assert var in (ROOT / reader).read_text(), f"{var} is not read by {reader}"
+    for name, svc in PARLEY.items():
+        unknown = set(svc.get("environment", {})) - known
+        assert not unknown, f"{name}: unknown variables {sorted(unknown)}"
+    referenced = referenced_variables()
+    assert referenced - known - COMPOSE_ONLY == set()
+    undocumented = {
+        v for v in referenced - WIRED_BY_COMPOSE if not re.search(rf"^#? ?{v}=", ENV_EXAMPLE, re.M)
+    }
+    assert not undocumented, f"missing from .env.example: {sorted(undocumented)}"
+
+
+def test_contract_variables_are_wired_and_documented():
+    contract = contract_variables()
+    assert contract <= set(ENV_VARS), f"not in Settings: {sorted(contract - set(ENV_VARS))}"
+    for var in contract:
+        assert re.search(rf"^#? ?{var}=", ENV_EXAMPLE, re.M), f"{var} missing from .env.example"
+    for name in LONG_RUNNING:
+        env = PARLEY[name]["environment"]
+        assert contract <= set(env), f"{name} lacks {sorted(contract - set(env))}"
+        assert set(env) <= contract | set(ENV_VARS) | set(PROCESS_VARS)
+
+
+def test_production_shape():
+    assert "--appendonly" in SERVICES["redis"]["command"] and "yes" in SERVICES["redis"]["command"]
+    assert "noeviction" in SERVICES["redis"]["command"]
+    assert "redis-cli" in SERVICES["redis"]["healthcheck"]["test"]
+    assert "pg_isready" in SERVICES["postgres"]["healthcheck"]["test"]
+    assert (
+        PARLEY["migrate"]["command"] == ["parley", "migrate"]
+        and PARLEY["migrate"]["restart"] == "no"
+    )
+    worker = PARLEY["worker"]
+    assert "container_name" not in worker and "ports" not in worker, "the worker must scale"
+    assert worker["healthcheck"]["test"] == ["CMD", "parley", "worker-health"]
+    assert int(worker["stop_grace_period"].rstrip("s")) >= 30
+    for name in ("api", "dashboard"):
+        assert "/readyz" in " ".join(PARLEY[name]["healthcheck"]["test"])
+    volumes = COMPOSE["volumes"]
+    for name in LONG_RUNNING:
+        svc = PARLEY[name]
+        assert svc["restart"] in ("unless-stopped", "always"), name
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+        assert svc["depends_on"]["redis"]["condition"] == "service_healthy", name
+        mount = svc["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert any(
+            v.split(":")[0] in volumes and v.split(":")[1] == mount for v in svc["volumes"]
+        ), name
