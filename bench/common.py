@@ -55,8 +55,22 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int, threads: int
     if not wrk:
         raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     out = subprocess.run(
-        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url, "--", prefix],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            prefix,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     return parse_wrk(out)
 

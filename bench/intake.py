@@ -21,9 +21,7 @@ from bench.common import WRK_SCRIPT, run_wrk
 from shared.articles import upsert_article
 from shared.db import Stores, session_scope
 from shared.migrate import upgrade
-from tests.e2e.procs import base_env, start_gunicorn
-
-REDIS = "redis://127.0.0.1:6379/10"
+from tests.e2e.procs import base_env, start_gunicorn, start_redis
 
 
 def main() -> None:
@@ -37,18 +35,33 @@ def main() -> None:
     upgrade(db, db)
     stores = Stores.from_urls(db, db)
     with session_scope(stores.articles) as session:
-        upsert_article(session, "bench", {"title": "Bench", "url": "https://news.example/bench", "comments_open": True})
+        upsert_article(
+            session,
+            "bench",
+            {"title": "Bench", "url": "https://news.example/bench", "comments_open": True},
+        )
     stores.dispose()
-    redis = redis_lib.Redis.from_url(REDIS)
-    redis.flushdb()
+    redis_proc, redis_url = start_redis(tmp)
+    redis = redis_lib.Redis.from_url(redis_url)
     script = tmp / "post.lua"
     script.write_text(WRK_SCRIPT)
-    env = base_env(PARLEY_DATABASE_URL=db, PARLEY_REDIS_URL=REDIS, PARLEY_SECRET_KEY="bench",
-                   PARLEY_RATE_LIMIT="off", PARLEY_FLOOD_SECONDS="0", PARLEY_LOG_LEVEL="WARNING")
+    env = base_env(
+        PARLEY_DATABASE_URL=db,
+        PARLEY_REDIS_URL=redis_url,
+        PARLEY_SECRET_KEY="bench",
+        PARLEY_RATE_LIMIT="off",
+        PARLEY_FLOOD_SECONDS="0",
+        PARLEY_LOG_LEVEL="WARNING",
+    )
 
-    print(f"== intake benchmark: {args.connections} connections, {args.seconds}s per target, SQLite (WAL, synchronous=FULL)")
+    print(
+        f"== intake benchmark: {args.connections} connections, {args.seconds}s per target, SQLite (WAL, synchronous=FULL)"
+    )
     results = {}
-    for name, app in (("bare Flask", "bench.bare:app"), ("Parley intake", "services.api:create_app()")):
+    for name, app in (
+        ("bare Flask", "bench.bare:app"),
+        ("Parley intake", "services.api:create_app()"),
+    ):
         proc, url = start_gunicorn(app, env, tmp, name.replace(" ", "-"))
         try:
             run_wrk(url, script, args.connections, 3)  # warm-up
@@ -64,12 +77,17 @@ def main() -> None:
         stored = session.scalar(select(func.count()).select_from(Comment))
     queued = redis.llen("checks")
     for name, r in results.items():
-        print(f"  {name:14s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
-              f"   non-2xx {r['non_2xx']}   socket errors: {r['socket_errors']}")
+        print(
+            f"  {name:14s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
+            f"   non-2xx {r['non_2xx']}   socket errors: {r['socket_errors']}"
+        )
     ratio = results["Parley intake"]["rps"] / results["bare Flask"]["rps"]
     print(f"  ratio intake/bare: {ratio:.2f}   (target >= 0.35; p99 target <= 150 ms)")
-    print(f"  rows stored: {stored}, check tasks queued: {queued} (every 202 is a committed row and a queued task)")
-    redis.flushdb()
+    print(
+        f"  rows stored: {stored}, check tasks queued: {queued} (every 202 is a committed row and a queued task)"
+    )
+    redis.close()
+    redis_proc.stop()
 
 
 if __name__ == "__main__":

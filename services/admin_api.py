@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from services.http import container, json_body, problem, require_admin_token
-from shared.articles import article_json, comment_count, upsert_article, valid_slug, validate_article
+from shared.articles import (
+    article_json,
+    comment_count,
+    upsert_article,
+    valid_slug,
+    validate_article,
+)
 from shared.db import session_scope
 from shared.moderation import actions, queries
 from shared.moderation.queries import Filters
@@ -18,14 +24,20 @@ admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
 def put_article(slug: str):
     """Register or update an article: 201 created, 200 updated."""
     if not valid_slug(slug):
-        return problem(422, "Invalid fields", "slug may hold letters, digits, '-', '_' and '.'",
-                       errors={"slug": ["may hold letters, digits, '-', '_' and '.' (1–200)"]})
+        return problem(
+            422,
+            "Invalid fields",
+            "slug may hold letters, digits, '-', '_' and '.'",
+            errors={"slug": ["may hold letters, digits, '-', '_' and '.' (1–200)"]},
+        )
     data = json_body()
     if data is None:
         return problem(400, "Bad request", "The body must be a JSON object.")
     fields, errors = validate_article(data)
     if errors:
-        return problem(422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors)
+        return problem(
+            422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors
+        )
     with session_scope(container().stores.articles) as session:
         article, created = upsert_article(session, slug, fields)
         session.flush()
@@ -38,9 +50,12 @@ def put_article(slug: str):
 def _filters_from_args():
     args = request.args
     return Filters(
-        status=args.get("status") or None, article=args.get("article") or None,
-        text=args.get("q") or None, author=args.get("author") or None,
-        email=args.get("email") or None, ip=args.get("ip") or None,
+        status=args.get("status") or None,
+        article=args.get("article") or None,
+        text=args.get("q") or None,
+        author=args.get("author") or None,
+        email=args.get("email") or None,
+        ip=args.get("ip") or None,
     )
 
 
@@ -52,9 +67,13 @@ def list_comments():
         limit = int(request.args.get("limit", 50))
         filters = _filters_from_args()
         with container().stores.moderation() as session:
-            rows, next_cursor = queries.page(session, filters, limit, request.args.get("cursor") or None,
-                                             with_history=True)
-            body = {"comments": [actions.record_json(row) for row in rows], "next_cursor": next_cursor}
+            rows, next_cursor = queries.page(
+                session, filters, limit, request.args.get("cursor") or None, with_history=True
+            )
+            body = {
+                "comments": [actions.record_json(row) for row in rows],
+                "next_cursor": next_cursor,
+            }
     except ValueError as exc:
         field = getattr(exc, "field", "limit")
         message = getattr(exc, "message", "must be a whole number")
@@ -86,7 +105,9 @@ def act(comment_id: str):
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         errors["note"] = ["must be a string of at most 2,000 characters"]
     if errors:
-        return problem(422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors)
+        return problem(
+            422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors
+        )
     actor = (request.headers.get("X-Parley-Actor") or "admin-api")[:254]
     try:
         result = actions.moderate(container(), comment_id, action, actor, note)

@@ -8,11 +8,17 @@ _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
 def _problem(description: str) -> dict:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _PROBLEM}},
+    }
 
 
 def _json(schema_ref: str, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+    }
 
 
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -52,7 +58,9 @@ def _paths() -> dict:
                 },
                 "responses": {
                     "202": _json("Accepted", "Stored durably; awaiting moderation"),
-                    "303": {"description": "Form post: redirect to the article page, #comment-pending"},
+                    "303": {
+                        "description": "Form post: redirect to the article page, #comment-pending"
+                    },
                     "400": _problem("Body is not parseable"),
                     "403": _problem("Comments closed"),
                     "404": _problem("Unknown article"),
@@ -69,32 +77,89 @@ def _paths() -> dict:
                 "parameters": [
                     _SLUG,
                     {"name": "cursor", "in": "query", "schema": _STR},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                    },
                 ],
-                "responses": {"200": _json("CommentPage"), "304": {"description": "Not modified"}, "404": _problem("Unknown article")},
+                "responses": {
+                    "200": _json("CommentPage"),
+                    "304": {"description": "Not modified"},
+                    "404": _problem("Unknown article"),
+                },
             },
         },
         "/api/v1/articles/{slug}": {
-            "get": {"summary": "An article", "parameters": [_SLUG],
-                    "responses": {"200": _json("Article"), "404": _problem("Unknown article")}},
+            "get": {
+                "summary": "An article",
+                "parameters": [_SLUG],
+                "responses": {"200": _json("Article"), "404": _problem("Unknown article")},
+            },
         },
         "/api/v1/articles/{slug}/form-token": {
-            "get": {"summary": "A signed form token", "parameters": [_SLUG],
-                    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {"form_token": _STR}}}}},
-                                  "404": _problem("Unknown article")}},
+            "get": {
+                "summary": "A signed form token",
+                "parameters": [_SLUG],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"form_token": _STR}}
+                            }
+                        },
+                    },
+                    "404": _problem("Unknown article"),
+                },
+            },
         },
         "/api/v1/comments/{id}": {
-            "get": {"summary": "Public status of a comment (pending or published)",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _STR}],
-                    "responses": {"200": _json("CommentStatus"), "404": _problem("Unknown comment")}},
+            "get": {
+                "summary": "Public status of a comment (pending or published)",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": _STR}],
+                "responses": {"200": _json("CommentStatus"), "404": _problem("Unknown comment")},
+            },
         },
         "/api/v1/admin/articles/{slug}": {
-            "put": {"summary": "Register or update an article", "security": [{"bearer": []}], "parameters": [_SLUG],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["title", "url"], "properties": {"title": _STR, "url": _STR, "comments_open": {"type": "boolean"}, "summary": _STR}}}}},
-                    "responses": {"200": _json("Article", "Updated"), "201": _json("Article", "Created"), "401": _problem("No valid token"), "422": _problem("Field errors")}},
+            "put": {
+                "summary": "Register or update an article",
+                "security": [{"bearer": []}],
+                "parameters": [_SLUG],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["title", "url"],
+                                "properties": {
+                                    "title": _STR,
+                                    "url": _STR,
+                                    "comments_open": {"type": "boolean"},
+                                    "summary": _STR,
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Article", "Updated"),
+                    "201": _json("Article", "Created"),
+                    "401": _problem("No valid token"),
+                    "422": _problem("Field errors"),
+                },
+            },
         },
-        "/healthz": {"get": {"summary": "Process alive", "responses": {"200": {"description": "OK"}}}},
-        "/readyz": {"get": {"summary": "Database and Redis reachable", "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
+        "/healthz": {
+            "get": {"summary": "Process alive", "responses": {"200": {"description": "OK"}}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Database and Redis reachable",
+                "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}},
+            }
+        },
     }
 
 
@@ -108,12 +173,63 @@ def spec(server_url: str) -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Problem": {"type": "object", "properties": {"type": _STR, "title": _STR, "status": {"type": "integer"}, "detail": _STR, "errors": {"type": "object", "additionalProperties": {"type": "array", "items": _STR}}}},
-                "Accepted": {"type": "object", "properties": {"id": _STR, "status": {"const": "pending"}, "status_url": _STR}},
-                "Article": {"type": "object", "properties": {"slug": _STR, "title": _STR, "url": _STR, "comments_open": {"type": "boolean"}, "comment_count": {"type": "integer"}}},
-                "PublishedComment": {"type": "object", "properties": {"id": _STR, "parent_id": _NSTR, "author_name": _STR, "author_url": _NSTR, "content": _STR, "published_at": {"type": "string", "format": "date-time"}}},
-                "CommentPage": {"type": "object", "properties": {"article": _STR, "comments": {"type": "array", "items": {"$ref": "#/components/schemas/PublishedComment"}}, "next_cursor": _NSTR}},
-                "CommentStatus": {"type": "object", "properties": {"id": _STR, "article": _STR, "status": {"enum": ["pending", "published"]}}},
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "type": _STR,
+                        "title": _STR,
+                        "status": {"type": "integer"},
+                        "detail": _STR,
+                        "errors": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": _STR},
+                        },
+                    },
+                },
+                "Accepted": {
+                    "type": "object",
+                    "properties": {"id": _STR, "status": {"const": "pending"}, "status_url": _STR},
+                },
+                "Article": {
+                    "type": "object",
+                    "properties": {
+                        "slug": _STR,
+                        "title": _STR,
+                        "url": _STR,
+                        "comments_open": {"type": "boolean"},
+                        "comment_count": {"type": "integer"},
+                    },
+                },
+                "PublishedComment": {
+                    "type": "object",
+                    "properties": {
+                        "id": _STR,
+                        "parent_id": _NSTR,
+                        "author_name": _STR,
+                        "author_url": _NSTR,
+                        "content": _STR,
+                        "published_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "CommentPage": {
+                    "type": "object",
+                    "properties": {
+                        "article": _STR,
+                        "comments": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/PublishedComment"},
+                        },
+                        "next_cursor": _NSTR,
+                    },
+                },
+                "CommentStatus": {
+                    "type": "object",
+                    "properties": {
+                        "id": _STR,
+                        "article": _STR,
+                        "status": {"enum": ["pending", "published"]},
+                    },
+                },
             },
         },
     }

@@ -50,7 +50,9 @@ class SubmissionLimiter:
         try:
             return getattr(self._primary(), method)(*args)
         except Exception as exc:  # Redis unreachable
-            log.warning("rate-limit storage unavailable, using process memory", extra={"error": str(exc)})
+            log.warning(
+                "rate-limit storage unavailable, using process memory", extra={"error": str(exc)}
+            )
             return getattr(self._memory, method)(*args)
 
     def retry_after(self, ip: str) -> int | None:

@@ -39,7 +39,11 @@ def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
     elif len(title.strip()) > 500:
         errors["title"] = ["must be at most 500 characters"]
     url = data.get("url")
-    if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("http", "https") or not urlsplit(url.strip()).hostname:
+    if (
+        not isinstance(url, str)
+        or urlsplit(url.strip()).scheme not in ("http", "https")
+        or not urlsplit(url.strip()).hostname
+    ):
         errors["url"] = ["must be an http:// or https:// URL"]
     elif len(url) > 2048:
         errors["url"] = ["must be at most 2,048 characters"]
@@ -77,9 +81,14 @@ def upsert_article(session: Session, slug: str, fields: dict) -> tuple[Article, 
 
 
 def comment_count(session: Session, slug: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(PublishedComment).where(PublishedComment.article_slug == slug)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PublishedComment)
+            .where(PublishedComment.article_slug == slug)
+        )
+        or 0
+    )
 
 
 def article_json(article: Article, count: int) -> dict:
@@ -138,7 +147,13 @@ def published_page(session: Session, slug: str, limit: int, cursor: str | None) 
         at, id_ = decode_cursor(cursor)
         query = query.where(tuple_(PublishedComment.published_at, PublishedComment.id) > (at, id_))
     rows = list(
-        session.scalars(query.order_by(PublishedComment.published_at, PublishedComment.id).limit(limit + 1))
+        session.scalars(
+            query.order_by(PublishedComment.published_at, PublishedComment.id).limit(limit + 1)
+        )
     )
-    next_cursor = encode_cursor(rows[limit - 1].published_at, rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1].published_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
     return Page(rows[:limit], next_cursor)

@@ -19,7 +19,9 @@ def issue(secret: str, slug: str) -> str:
     return _serializer(secret).dumps({"a": slug})
 
 
-def check(secret: str, slug: str, token: str | None, now: float | None = None) -> tuple[str, float | None]:
+def check(
+    secret: str, slug: str, token: str | None, now: float | None = None
+) -> tuple[str, float | None]:
     """Return ``(status, age_seconds)``; status is valid, missing, expired or invalid.
 
     A bad token never rejects a comment: it is evidence for the heuristics, no more.

@@ -75,7 +75,9 @@ def find_replay(container: Container, idempotency_key: str | None) -> Accepted |
         return None
     with container.stores.moderation_read() as session:
         row = session.execute(
-            select(Comment.id, Comment.article_slug).where(Comment.idempotency_key == idempotency_key)
+            select(Comment.id, Comment.article_slug).where(
+                Comment.idempotency_key == idempotency_key
+            )
         ).first()
     return Accepted(row.id, row.article_slug, replayed=True) if row else None
 
@@ -95,7 +97,9 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
 
 def make_committer(container: Container) -> GroupCommitter:
     """The process's group committer on the moderation store."""
-    return GroupCommitter(container.stores.moderation_engine, lambda rows: _hand_off(container, rows))
+    return GroupCommitter(
+        container.stores.moderation_engine, lambda rows: _hand_off(container, rows)
+    )
 
 
 def submit_comment(container: Container, slug: str, data: dict, meta: RequestMeta) -> Accepted:
@@ -157,8 +161,15 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
         reasons=[],
         akismet={},
     )
-    history = dict(comment_id=comment_id, at=now, actor="api", action="received", from_status=None,
-                   to_status="received", note=None)
+    history = dict(
+        comment_id=comment_id,
+        at=now,
+        actor="api",
+        action="received",
+        from_status=None,
+        to_status="received",
+        note=None,
+    )
     try:
         container.committer.insert(row, history)
     except Duplicate:
@@ -169,5 +180,8 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
         raise DuplicateComment(
             "You already posted this comment on this article; it is awaiting moderation or published."
         ) from None
-    log.info("comment received", extra={"comment_id": comment_id, "article": slug, "request_id": meta.request_id})
+    log.info(
+        "comment received",
+        extra={"comment_id": comment_id, "article": slug, "request_id": meta.request_id},
+    )
     return Accepted(comment_id, slug)

@@ -18,7 +18,9 @@ COMMENTS_DECIDED = Counter(
     "parley_comments_decided", "Decisions made by the workers.", ["decision"]
 )
 AKISMET_REQUESTS = Counter(
-    "parley_akismet_requests", "Requests to Akismet by endpoint and outcome.", ["endpoint", "outcome"]
+    "parley_akismet_requests",
+    "Requests to Akismet by endpoint and outcome.",
+    ["endpoint", "outcome"],
 )
 AKISMET_SECONDS = Histogram(
     "parley_akismet_request_seconds",

@@ -50,6 +50,7 @@ def run_migrations(store: str) -> None:
     metadata, version_table = STORES[store]
     cfg = context.config
     connection = cfg.attributes.get("connection")
+
     def only_this_store(name, type_, *_):
         # The stores may share a database: never autogenerate against the other's tables.
         return type_ != "table" or name in metadata.tables

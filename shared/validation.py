@@ -39,7 +39,11 @@ class CommentInput(BaseModel):
 
 def _control_chars(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     return sorted(
-        {f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cc" and ch not in allowed}
+        {
+            f"U+{ord(ch):04X}"
+            for ch in text
+            if unicodedata.category(ch) == "Cc" and ch not in allowed
+        }
     )
 
 
@@ -79,11 +83,21 @@ def _url(value: str, errors: dict[str, list[str]]) -> str | None:
     return value
 
 
-def validate_comment(data: Mapping[str, object]) -> tuple[CommentInput | None, dict[str, list[str]]]:
+def validate_comment(
+    data: Mapping[str, object],
+) -> tuple[CommentInput | None, dict[str, list[str]]]:
     """Check every field of a submission; return ``(input, {})`` or ``(None, errors)``."""
     errors: dict[str, list[str]] = {}
     strings: dict[str, str] = {}
-    for name in ("author_name", "author_email", "author_url", "content", "parent_id", "website", "form_token"):
+    for name in (
+        "author_name",
+        "author_email",
+        "author_url",
+        "content",
+        "parent_id",
+        "website",
+        "form_token",
+    ):
         value = data.get(name)
         if value is None:
             strings[name] = ""
@@ -93,8 +107,16 @@ def validate_comment(data: Mapping[str, object]) -> tuple[CommentInput | None, d
             errors.setdefault(name, []).append("must be a string")
             strings[name] = ""
 
-    name = _text(strings["author_name"], "author_name", errors, multiline=False) if "author_name" not in errors else ""
-    content = _text(strings["content"], "content", errors, multiline=True) if "content" not in errors else ""
+    name = (
+        _text(strings["author_name"], "author_name", errors, multiline=False)
+        if "author_name" not in errors
+        else ""
+    )
+    content = (
+        _text(strings["content"], "content", errors, multiline=True)
+        if "content" not in errors
+        else ""
+    )
 
     email = strings["author_email"].strip()
     if "author_email" not in errors:

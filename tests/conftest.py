@@ -17,7 +17,9 @@ from shared.models import ArticleBase, ModerationBase
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 
 TEST_REDIS = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_ADMIN = os.environ.get("PARLEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN = os.environ.get(
+    "PARLEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 _pg_state: dict = {}
 
@@ -38,7 +40,9 @@ def postgres_available() -> bool:
 
 def pytest_terminal_summary(terminalreporter):
     if _pg_state.get("ok") is False:
-        terminalreporter.write_sep("!", "PostgreSQL NOT AVAILABLE — its tests were SKIPPED", red=True, bold=True)
+        terminalreporter.write_sep(
+            "!", "PostgreSQL NOT AVAILABLE — its tests were SKIPPED", red=True, bold=True
+        )
         terminalreporter.write_line(f"    {PG_ADMIN}: {_pg_state.get('why')}", red=True)
 
 
@@ -95,15 +99,19 @@ def database_urls(request, tmp_path_factory):
 
 def _truncate(url: str, metadata) -> None:
     """Empty every table; the moderation store gets its default lists back, as migrated."""
-    from shared.moderation.rules import DEFAULT_LISTS
     from shared.models import ListEntry
+    from shared.moderation.rules import DEFAULT_LISTS
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
         if metadata is ModerationBase.metadata:
-            rows = [{"kind": k, "value": v, "created_by": "defaults"} for k, vs in DEFAULT_LISTS.items() for v in vs]
+            rows = [
+                {"kind": k, "value": v, "created_by": "defaults"}
+                for k, vs in DEFAULT_LISTS.items()
+                for v in vs
+            ]
             conn.execute(sa.insert(ListEntry), rows)
     engine.dispose()
 
@@ -124,7 +132,11 @@ def backend(request):
 @pytest.fixture
 def make_container(request, database_urls, redis_client):
     """Build containers on a clean database of the test's backend (default sqlite)."""
-    backend = request.node.callspec.params.get("backend", "sqlite") if hasattr(request.node, "callspec") else "sqlite"
+    backend = (
+        request.node.callspec.params.get("backend", "sqlite")
+        if hasattr(request.node, "callspec")
+        else "sqlite"
+    )
     mod, art = database_urls(backend)
     _truncate(mod, ModerationBase.metadata)
     _truncate(art, ArticleBase.metadata)
@@ -157,7 +169,7 @@ def container(make_container):
 
 
 @pytest.fixture
-def akismet_container(make_container, akismet_server):
+def akismet_container(make_container, akismet_server):  # noqa: F811 - the imported fixture
     """A container whose workers talk to the Akismet-compatible server, fast timeouts."""
     return make_container(
         akismet_api_key="test-key",
@@ -188,10 +200,12 @@ def article(client):
     """A registered article with comments open: its slug."""
     response = client.put(
         "/api/v1/admin/articles/istanbul-talks",
-        json={"title": "Istanbul talks", "url": "https://news.example/istanbul-talks", "comments_open": True},
+        json={
+            "title": "Istanbul talks",
+            "url": "https://news.example/istanbul-talks",
+            "comments_open": True,
+        },
         headers=ADMIN,
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     return "istanbul-talks"
-
-

@@ -31,8 +31,13 @@ def create_app(parley: Container | None = None) -> Flask:
     if settings.cors_origins:
         from flask_cors import CORS
 
-        CORS(app, resources={r"/api/v1/articles/*": {"origins": list(settings.cors_origins)}},
-             expose_headers=["Location", "Retry-After", "ETag", "X-Request-ID"])
+        CORS(
+            app,
+            resources={r"/api/v1/articles/*": {"origins": list(settings.cors_origins)}},
+            expose_headers=["Location", "Retry-After", "ETag", "X-Request-ID"],
+        )
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     return app

@@ -16,7 +16,9 @@ pages = Blueprint("pages", __name__, template_folder="templates")
 PAGE_SIZE = 100
 
 
-def render_article(slug: str, *, status: int = 200, form=None, errors=None, message=None, headers=None):
+def render_article(
+    slug: str, *, status: int = 200, form=None, errors=None, message=None, headers=None
+):
     """The article page; also re-shown with messages when a form post is refused."""
     parley = container()
     with parley.stores.articles() as session:
@@ -59,7 +61,9 @@ def index():
     with parley.stores.articles() as session:
         if session.get(Article, DEMO_SLUG) is not None:
             return render_article(DEMO_SLUG)
-        articles = list(session.scalars(select(Article).order_by(Article.created_at.desc()).limit(50)))
+        articles = list(
+            session.scalars(select(Article).order_by(Article.created_at.desc()).limit(50))
+        )
     return render_template("index.html", articles=articles)
 
 

@@ -41,7 +41,9 @@ def _submission() -> tuple[dict, bool]:
         except UnicodeDecodeError:
             raise BadRequest("The form body is not valid UTF-8.") from None
         return {key: form.get(key) for key in form}, True
-    raise UnsupportedMediaType(f"Send {FORM} or application/json, not {request.mimetype or 'nothing'}.")
+    raise UnsupportedMediaType(
+        f"Send {FORM} or application/json, not {request.mimetype or 'nothing'}."
+    )
 
 
 @public_api.post("/articles/<slug>/comments")
@@ -63,8 +65,12 @@ def post_comment(slug: str):
         wait = limiter.retry_after(meta.user_ip)
         if wait:
             return _refuse(
-                429, "Too many comments", f"Please wait {wait} seconds before posting again.",
-                slug, data, {"Retry-After": str(wait)},
+                429,
+                "Too many comments",
+                f"Please wait {wait} seconds before posting again.",
+                slug,
+                data,
+                {"Retry-After": str(wait)},
             )
     try:
         accepted = replay or submit_comment(parley, slug, data, meta)
@@ -89,7 +95,9 @@ def _refuse(status, title, detail, slug, data, headers=None, errors=None):
     if _wants_html():
         from services.api.pages import render_article
 
-        return render_article(slug, status=status, form=data, errors=errors, message=detail, headers=headers)
+        return render_article(
+            slug, status=status, form=data, errors=errors, message=detail, headers=headers
+        )
     return problem(status, title, detail, errors=errors, headers=headers)
 
 
@@ -99,9 +107,19 @@ def list_comments(slug: str):
     try:
         limit = int(request.args.get("limit", 50))
     except ValueError:
-        return problem(422, "Invalid fields", "limit must be a whole number", errors={"limit": ["must be a whole number"]})
+        return problem(
+            422,
+            "Invalid fields",
+            "limit must be a whole number",
+            errors={"limit": ["must be a whole number"]},
+        )
     if limit < 1:
-        return problem(422, "Invalid fields", "limit must be at least 1", errors={"limit": ["must be at least 1"]})
+        return problem(
+            422,
+            "Invalid fields",
+            "limit must be at least 1",
+            errors={"limit": ["must be at least 1"]},
+        )
     limit = min(limit, 100)
     with container().stores.articles() as session:
         if session.get(Article, slug) is None:
@@ -109,7 +127,9 @@ def list_comments(slug: str):
         try:
             page = published_page(session, slug, limit, request.args.get("cursor") or None)
         except BadCursor:
-            return problem(422, "Invalid fields", "cursor is not valid", errors={"cursor": ["is not valid"]})
+            return problem(
+                422, "Invalid fields", "cursor is not valid", errors={"cursor": ["is not valid"]}
+            )
         body = {
             "article": slug,
             "comments": [published_json(row) for row in page.comments],

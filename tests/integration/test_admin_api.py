@@ -36,21 +36,46 @@ def public(container):
 
 
 def act(client, cid, action, note=None):
-    return client.post(f"/api/v1/admin/comments/{cid}/actions", json={"action": action, "note": note}, headers=ADMIN)
+    return client.post(
+        f"/api/v1/admin/comments/{cid}/actions",
+        json={"action": action, "note": note},
+        headers=ADMIN,
+    )
 
 
 def test_requires_token(admin, article):
     assert admin.get("/api/v1/admin/comments").status_code == 401
     assert admin.get("/api/v1/admin/comments/x").status_code == 401
-    assert admin.post("/api/v1/admin/comments/x/actions", json={"action": "approve"}).status_code == 401
+    assert (
+        admin.post("/api/v1/admin/comments/x/actions", json={"action": "approve"}).status_code
+        == 401
+    )
 
 
 def test_full_record(admin, akismet_container, article):
-    cid = decided(akismet_container, admin, article, content="Visit http://a.example http://b.example now")
+    cid = decided(
+        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+    )
     record = admin.get(f"/api/v1/admin/comments/{cid}", headers=ADMIN).get_json()
-    for key in ("id", "article", "status", "author_name", "author_email", "author_url", "content", "user_ip",
-                "user_agent", "referrer", "created_at", "decided_at", "published_at", "score", "reasons",
-                "akismet", "history"):
+    for key in (
+        "id",
+        "article",
+        "status",
+        "author_name",
+        "author_email",
+        "author_url",
+        "content",
+        "user_ip",
+        "user_agent",
+        "referrer",
+        "created_at",
+        "decided_at",
+        "published_at",
+        "score",
+        "reasons",
+        "akismet",
+        "history",
+    ):
         assert key in record
     assert record["status"] == "held"
     assert {"rule", "score", "detail"} <= set(record["reasons"][0])
@@ -61,14 +86,18 @@ def test_full_record(admin, akismet_container, article):
 
 
 def test_list_filters_and_pages(admin, akismet_container, article):
-    held = decided(akismet_container, admin, article, content="Visit http://a.example http://b.example now")
+    held = decided(
+        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+    )
     published = decided(akismet_container, admin, article, content="A calm and kind remark.")
     body = admin.get("/api/v1/admin/comments?status=held", headers=ADMIN).get_json()
     assert [c["id"] for c in body["comments"]] == [held] and body["next_cursor"] is None
     all_ids = []
     cursor = ""
     while True:
-        page = admin.get(f"/api/v1/admin/comments?limit=1&article={article}&cursor={cursor}", headers=ADMIN).get_json()
+        page = admin.get(
+            f"/api/v1/admin/comments?limit=1&article={article}&cursor={cursor}", headers=ADMIN
+        ).get_json()
         all_ids += [c["id"] for c in page["comments"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -78,15 +107,27 @@ def test_list_filters_and_pages(admin, akismet_container, article):
     assert admin.get("/api/v1/admin/comments?limit=x", headers=ADMIN).status_code == 422
 
 
-def test_approve_held_publishes_and_history_records_actor(admin, akismet_container, article, redis_client):
-    cid = decided(akismet_container, admin, article, content="Visit http://a.example http://b.example now")
-    response = admin.post(f"/api/v1/admin/comments/{cid}/actions", json={"action": "approve", "note": "fine"},
-                          headers=dict(ADMIN, **{"X-Parley-Actor": "mod@news.example"}))
+def test_approve_held_publishes_and_history_records_actor(
+    admin, akismet_container, article, redis_client
+):
+    cid = decided(
+        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+    )
+    response = admin.post(
+        f"/api/v1/admin/comments/{cid}/actions",
+        json={"action": "approve", "note": "fine"},
+        headers=dict(ADMIN, **{"X-Parley-Actor": "mod@news.example"}),
+    )
     assert response.status_code == 200
     record = response.get_json()
     assert record["status"] == "published" and public(akismet_container) == [cid]
     entry = [h for h in record["history"] if h["action"] == "approve"][0]
-    assert (entry["actor"], entry["from"], entry["to"], entry["note"]) == ("mod@news.example", "held", "approved", "fine")
+    assert (entry["actor"], entry["from"], entry["to"], entry["note"]) == (
+        "mod@news.example",
+        "held",
+        "approved",
+        "fine",
+    )
     assert act(admin, cid, "approve").status_code == 409
     # unpublish: the comment leaves the article store and an event says so
     assert act(admin, cid, "reject").get_json()["status"] == "rejected"
@@ -97,12 +138,21 @@ def test_approve_held_publishes_and_history_records_actor(admin, akismet_contain
 
 
 def test_bad_action_422_and_unknown_404(admin, article):
-    assert admin.post("/api/v1/admin/comments/x/actions", json={"action": "delete"}, headers=ADMIN).status_code == 422
+    assert (
+        admin.post(
+            "/api/v1/admin/comments/x/actions", json={"action": "delete"}, headers=ADMIN
+        ).status_code
+        == 422
+    )
     assert act(admin, "nope", "approve").status_code == 404
 
 
-def test_corrections_go_back_to_akismet_with_submitter_data(admin, akismet_container, akismet_server, article, redis_client):
-    spam = decided(akismet_container, admin, article, author_email="akismet-guaranteed-spam@example.com")
+def test_corrections_go_back_to_akismet_with_submitter_data(
+    admin, akismet_container, akismet_server, article, redis_client
+):
+    spam = decided(
+        akismet_container, admin, article, author_email="akismet-guaranteed-spam@example.com"
+    )
     ham = decided(akismet_container, admin, article, content="Another calm remark.")
     assert act(admin, spam, "approve").status_code == 200
     assert act(admin, ham, "spam").status_code == 200
@@ -121,7 +171,11 @@ def test_corrections_go_back_to_akismet_with_submitter_data(admin, akismet_conta
     assert record["history"][-1]["action"] == "akismet_submit_ham"
 
 
-def test_no_feedback_when_moderator_agrees_with_akismet(admin, akismet_container, article, redis_client):
-    cid = decided(akismet_container, admin, article, content="Visit http://a.example http://b.example now")
+def test_no_feedback_when_moderator_agrees_with_akismet(
+    admin, akismet_container, article, redis_client
+):
+    cid = decided(
+        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+    )
     assert act(admin, cid, "reject").status_code == 200
     assert redis_client.llen("feedback") == 0

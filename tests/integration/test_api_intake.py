@@ -20,7 +20,9 @@ def comments_in_db(container) -> list[Comment]:
         return list(session.scalars(sa.select(Comment)))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "sqlite-split", "postgres", "postgres-split"], indirect=True)
+@pytest.mark.parametrize(
+    "backend", ["sqlite", "sqlite-split", "postgres", "postgres-split"], indirect=True
+)
 def test_json_post_is_stored_then_answered_202(backend, client, container, article, redis_client):
     response = client.post(f"/api/v1/articles/{article}/comments", json=GOOD)
     assert response.status_code == 202, response.get_json()
@@ -57,15 +59,20 @@ def test_unknown_article_404(client):
 
 
 def test_closed_article_403(client, article, container):
-    client.put(f"/api/v1/admin/articles/{article}",
-               json={"title": "t", "url": "https://news.example/x", "comments_open": False}, headers=ADMIN)
+    client.put(
+        f"/api/v1/admin/articles/{article}",
+        json={"title": "t", "url": "https://news.example/x", "comments_open": False},
+        headers=ADMIN,
+    )
     response = client.post(f"/api/v1/articles/{article}/comments", json=GOOD)
     assert response.status_code == 403
     assert comments_in_db(container) == []
 
 
 def test_unparseable_json_400(client, article):
-    response = client.post(f"/api/v1/articles/{article}/comments", data="{nope", content_type="application/json")
+    response = client.post(
+        f"/api/v1/articles/{article}/comments", data="{nope", content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
 
@@ -76,7 +83,9 @@ def test_json_that_is_not_an_object_400(client, article):
 
 
 def test_other_content_type_415(client, article):
-    response = client.post(f"/api/v1/articles/{article}/comments", data="hello", content_type="text/plain")
+    response = client.post(
+        f"/api/v1/articles/{article}/comments", data="hello", content_type="text/plain"
+    )
     assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
 
@@ -124,7 +133,9 @@ def test_missing_fields_all_reported(client, article):
 
 def test_content_is_nfc_normalised_and_newlines_tabs_kept(client, article, container):
     decomposed = "Cafe\u0301 talks\n\tindented"
-    response = client.post(f"/api/v1/articles/{article}/comments", json=dict(GOOD, content=decomposed))
+    response = client.post(
+        f"/api/v1/articles/{article}/comments", json=dict(GOOD, content=decomposed)
+    )
     assert response.status_code == 202
     [row] = comments_in_db(container)
     assert row.content == "Café talks\n\tindented"
@@ -132,7 +143,9 @@ def test_content_is_nfc_normalised_and_newlines_tabs_kept(client, article, conta
 
 def test_same_author_same_content_409(client, article, container):
     assert client.post(f"/api/v1/articles/{article}/comments", json=GOOD).status_code == 202
-    again = dict(GOOD, author_email="AYSE@example.org", content="  The exchange is a hopeful first step.  ")
+    again = dict(
+        GOOD, author_email="AYSE@example.org", content="  The exchange is a hopeful first step.  "
+    )
     response = client.post(f"/api/v1/articles/{article}/comments", json=again)
     assert response.status_code == 409
     assert len(comments_in_db(container)) == 1
@@ -150,7 +163,9 @@ def test_idempotency_key_replays_first_answer(backend, client, article, containe
 
 
 def test_honeypot_filled_is_accepted_and_marked(client, article, container):
-    response = client.post(f"/api/v1/articles/{article}/comments", json=dict(GOOD, website="http://spam.example"))
+    response = client.post(
+        f"/api/v1/articles/{article}/comments", json=dict(GOOD, website="http://spam.example")
+    )
     assert response.status_code == 202
     [row] = comments_in_db(container)
     assert row.honeypot is True
@@ -159,7 +174,10 @@ def test_honeypot_filled_is_accepted_and_marked(client, article, container):
 def test_form_token_age_is_stored(client, article, container):
     token = client.get(f"/api/v1/articles/{article}/form-token").get_json()["form_token"]
     client.post(f"/api/v1/articles/{article}/comments", json=dict(GOOD, form_token=token))
-    client.post(f"/api/v1/articles/{article}/comments", json=dict(GOOD, content="second", form_token="forged.token"))
+    client.post(
+        f"/api/v1/articles/{article}/comments",
+        json=dict(GOOD, content="second", form_token="forged.token"),
+    )
     rows = {r.content: r for r in comments_in_db(container)}
     assert rows[GOOD["content"]].form_token_status == "valid"
     assert 0 <= rows[GOOD["content"]].form_token_age < 5

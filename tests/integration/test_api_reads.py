@@ -18,8 +18,13 @@ def publish(container, slug, n, content=None, parent_id=None, start=0):
     with session_scope(container.stores.articles) as session:
         for i in range(start, start + n):
             row = PublishedComment(
-                id=f"{i:032x}", article_slug=slug, parent_id=parent_id, author_name=f"Reader {i}",
-                author_url=None, content=content or f"comment {i}", published_at=base + timedelta(minutes=i),
+                id=f"{i:032x}",
+                article_slug=slug,
+                parent_id=parent_id,
+                author_name=f"Reader {i}",
+                author_url=None,
+                content=content or f"comment {i}",
+                published_at=base + timedelta(minutes=i),
             )
             session.add(row)
             ids.append(row.id)
@@ -31,7 +36,9 @@ def test_published_list_pages_oldest_first(backend, client, container, article):
     ids = publish(container, article, 7)
     seen, cursor = [], None
     while True:
-        url = f"/api/v1/articles/{article}/comments?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        url = f"/api/v1/articles/{article}/comments?limit=3" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
         body = client.get(url).get_json()
         assert body["article"] == article and len(body["comments"]) <= 3
         seen += [c["id"] for c in body["comments"]]
@@ -46,7 +53,10 @@ def test_published_list_pages_oldest_first(backend, client, container, article):
 
 def test_list_limit_is_capped_and_validated(client, container, article):
     publish(container, article, 105)
-    assert len(client.get(f"/api/v1/articles/{article}/comments?limit=500").get_json()["comments"]) == 100
+    assert (
+        len(client.get(f"/api/v1/articles/{article}/comments?limit=500").get_json()["comments"])
+        == 100
+    )
     assert client.get(f"/api/v1/articles/{article}/comments?limit=abc").status_code == 422
     assert client.get(f"/api/v1/articles/{article}/comments?limit=0").status_code == 422
     assert client.get(f"/api/v1/articles/{article}/comments?cursor=%%%").status_code == 422
@@ -57,7 +67,12 @@ def test_etag_and_304(client, container, article):
     publish(container, article, 2)
     first = client.get(f"/api/v1/articles/{article}/comments")
     etag = first.headers["ETag"]
-    assert client.get(f"/api/v1/articles/{article}/comments", headers={"If-None-Match": etag}).status_code == 304
+    assert (
+        client.get(
+            f"/api/v1/articles/{article}/comments", headers={"If-None-Match": etag}
+        ).status_code
+        == 304
+    )
     publish(container, article, 1, content="new", start=2)
     changed = client.get(f"/api/v1/articles/{article}/comments", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
@@ -66,8 +81,13 @@ def test_etag_and_304(client, container, article):
 def test_article_and_count(client, container, article):
     publish(container, article, 2)
     body = client.get(f"/api/v1/articles/{article}").get_json()
-    assert body == {"slug": article, "title": "Istanbul talks", "url": "https://news.example/istanbul-talks",
-                    "comments_open": True, "comment_count": 2}
+    assert body == {
+        "slug": article,
+        "title": "Istanbul talks",
+        "url": "https://news.example/istanbul-talks",
+        "comments_open": True,
+        "comment_count": 2,
+    }
     assert client.get("/api/v1/articles/nope").status_code == 404
     assert client.get("/api/v1/articles/nope/form-token").status_code == 404
 
@@ -85,8 +105,14 @@ def test_unknown_comment_404(client):
 def test_openapi_describes_every_public_path(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/articles/{slug}/comments", "/api/v1/articles/{slug}", "/api/v1/articles/{slug}/form-token",
-                 "/api/v1/comments/{id}", "/healthz", "/readyz"):
+    for path in (
+        "/api/v1/articles/{slug}/comments",
+        "/api/v1/articles/{slug}",
+        "/api/v1/articles/{slug}/form-token",
+        "/api/v1/comments/{id}",
+        "/healthz",
+        "/readyz",
+    ):
         assert path in spec["paths"]
     codes = set(spec["paths"]["/api/v1/articles/{slug}/comments"]["post"]["responses"])
     assert codes == {"202", "303", "400", "403", "404", "409", "413", "415", "422", "429", "503"}
@@ -108,14 +134,18 @@ def test_article_page_escapes_and_has_a_working_form(client, container, article)
     assert f'action="/api/v1/articles/{article}/comments"' in html
     assert 'name="form_token"' in html and 'name="website"' in html
     assert 'id="comment-pending"' in html and "awaiting moderation" in html
-    assert "script-src" not in page.headers["Content-Security-Policy"]  # no script is allowed at all
+    assert (
+        "script-src" not in page.headers["Content-Security-Policy"]
+    )  # no script is allowed at all
     assert client.get("/articles/nope").status_code == 404
 
 
 def test_browser_form_errors_reshow_the_page(client, container, article):
-    response = client.post(f"/api/v1/articles/{article}/comments",
-                           data={"author_name": "Ann", "author_email": "bad", "content": "kept text"},
-                           headers={"Accept": "text/html"})
+    response = client.post(
+        f"/api/v1/articles/{article}/comments",
+        data={"author_name": "Ann", "author_email": "bad", "content": "kept text"},
+        headers={"Accept": "text/html"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and response.mimetype == "text/html"
     assert "kept text" in html and "valid e-mail" in html

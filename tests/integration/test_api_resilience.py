@@ -106,7 +106,12 @@ def test_idempotent_retry_is_not_rate_limited(make_container, article):
 def test_admin_token_required(client):
     body = {"title": "t", "url": "https://news.example/t"}
     assert client.put("/api/v1/admin/articles/a", json=body).status_code == 401
-    assert client.put("/api/v1/admin/articles/a", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert (
+        client.put(
+            "/api/v1/admin/articles/a", json=body, headers={"Authorization": "Bearer wrong"}
+        ).status_code
+        == 401
+    )
     assert client.put("/api/v1/admin/articles/a", json=body, headers=ADMIN).status_code == 201
     assert client.put("/api/v1/admin/articles/a", json=body, headers=ADMIN).status_code == 200
     bad = client.put("/api/v1/admin/articles/a", json={"title": ""}, headers=ADMIN)
@@ -116,4 +121,9 @@ def test_admin_token_required(client):
 def test_admin_api_refuses_all_without_configured_token(make_container):
     client = create_app(make_container(admin_token=None)).test_client()
     body = {"title": "t", "url": "https://news.example/t"}
-    assert client.put("/api/v1/admin/articles/a", json=body, headers={"Authorization": "Bearer "}).status_code == 401
+    assert (
+        client.put(
+            "/api/v1/admin/articles/a", json=body, headers={"Authorization": "Bearer "}
+        ).status_code
+        == 401
+    )

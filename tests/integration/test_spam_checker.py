@@ -23,6 +23,7 @@ from shared.spam import (
 )
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 from tests.akismet_server import AkismetServer
+from tests.conftest import TEST_REDIS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ def make_settings(server: AkismetServer, **overrides):
         "akismet_api_url": server.url,
         "akismet_timeout": 2.0,
         "akismet_retries": 2,
+        "redis_url": TEST_REDIS,  # the ops recorder writes here, never to the default db 0
     }
     values.update(overrides)
     return load_settings({}, **values)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from shared.config import ENV_VARS, SettingsError, load_settings
 
 CONTRACT_VARS = [
-    "PARLEY_DATABASE_URL", "PARLEY_ARTICLE_STORE_URL", "PARLEY_REDIS_URL", "PARLEY_SECRET_KEY",
-    "PARLEY_ADMIN_TOKEN", "PYTHON_AKISMET_API_KEY", "PYTHON_AKISMET_BLOG_URL", "PARLEY_AKISMET_API_URL",
-    "PARLEY_AKISMET_TIMEOUT", "PARLEY_AKISMET_RECHECK_SECONDS", "PARLEY_SWEEP_SECONDS", "PARLEY_RATE_LIMIT",
-    "PARLEY_FLOOD_SECONDS", "PARLEY_MAX_LINKS", "PARLEY_TRUSTED_PROXIES", "PARLEY_CORS_ORIGINS",
+    "PARLEY_DATABASE_URL",
+    "PARLEY_ARTICLE_STORE_URL",
+    "PARLEY_REDIS_URL",
+    "PARLEY_SECRET_KEY",
+    "PARLEY_ADMIN_TOKEN",
+    "PYTHON_AKISMET_API_KEY",
+    "PYTHON_AKISMET_BLOG_URL",
+    "PARLEY_AKISMET_API_URL",
+    "PARLEY_AKISMET_TIMEOUT",
+    "PARLEY_AKISMET_RECHECK_SECONDS",
+    "PARLEY_SWEEP_SECONDS",
+    "PARLEY_RATE_LIMIT",
+    "PARLEY_FLOOD_SECONDS",
+    "PARLEY_MAX_LINKS",
+    "PARLEY_TRUSTED_PROXIES",
+    "PARLEY_CORS_ORIGINS",
 ]
 
 
@@ -33,12 +46,18 @@ def test_defaults_match_the_contract():
 
 
 def test_values_are_parsed():
-    s = load_settings({
-        "PARLEY_ARTICLE_STORE_URL": "postgresql://db/articles", "PARLEY_AKISMET_TIMEOUT": "2.5",
-        "PARLEY_CORS_ORIGINS": "https://a.example, https://b.example", "PARLEY_RATE_LIMIT": "off",
-        "PYTHON_AKISMET_API_KEY": "k", "PYTHON_AKISMET_BLOG_URL": "https://news.example",
-        "PARLEY_TRUSTED_PROXIES": "1", "PARLEY_SECRET_KEY": "s3cret",
-    })
+    s = load_settings(
+        {
+            "PARLEY_ARTICLE_STORE_URL": "postgresql://db/articles",
+            "PARLEY_AKISMET_TIMEOUT": "2.5",
+            "PARLEY_CORS_ORIGINS": "https://a.example, https://b.example",
+            "PARLEY_RATE_LIMIT": "off",
+            "PYTHON_AKISMET_API_KEY": "k",
+            "PYTHON_AKISMET_BLOG_URL": "https://news.example",
+            "PARLEY_TRUSTED_PROXIES": "1",
+            "PARLEY_SECRET_KEY": "s3cret",
+        }
+    )
     assert s.articles_url == "postgresql://db/articles"
     assert s.akismet_timeout == 2.5 and s.akismet_configured
     assert s.cors_origins == ("https://a.example", "https://b.example")
@@ -70,5 +89,5 @@ def test_production_requires_a_secret_key():
 
 def test_settings_are_frozen():
     s = load_settings({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         s.max_links = 5

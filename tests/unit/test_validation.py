@@ -15,7 +15,9 @@ def errors_for(**fields):
 
 
 def test_good_comment_is_cleaned():
-    clean, errors = validate_comment({**GOOD, "author_name": "  Olena  ", "author_url": " https://olena.example/ "})
+    clean, errors = validate_comment(
+        {**GOOD, "author_name": "  Olena  ", "author_url": " https://olena.example/ "}
+    )
     assert errors == {}
     assert clean.author_name == "Olena" and clean.author_url == "https://olena.example/"
     assert clean.honeypot is False and clean.form_token is None
@@ -38,7 +40,9 @@ def test_length_is_counted_after_trimming_and_nfc():
     assert "content" in errors_for(content="x" * 10_001)
 
 
-@pytest.mark.parametrize("email", ["plain", "a@b", "a b@example.org", "@example.org", "x@" + "a" * 250 + ".org"])
+@pytest.mark.parametrize(
+    "email", ["plain", "a@b", "a b@example.org", "@example.org", "x@" + "a" * 250 + ".org"]
+)
 def test_bad_emails(email):
     assert "author_email" in errors_for(author_email=email)
 
@@ -51,7 +55,10 @@ def test_email_at_254_characters_is_fine_and_255_is_not():
     assert "author_email" in errors_for(author_email="a" * 255 + "@example.org")
 
 
-@pytest.mark.parametrize("url", ["ftp://x.org", "javascript:alert(1)", "//x.org", "http://", "https://x.org/a b", "x.org"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://x.org", "javascript:alert(1)", "//x.org", "http://", "https://x.org/a b", "x.org"],
+)
 def test_bad_urls(url):
     assert "author_url" in errors_for(author_url=url)
 
@@ -75,8 +82,11 @@ def test_content_is_nfc():
 
 def test_non_string_values():
     errors = errors_for(author_name=["x"], content={"a": 1}, author_email=5)
-    assert errors == {"author_name": ["must be a string"], "content": ["must be a string"],
-                      "author_email": ["must be a string"]}
+    assert errors == {
+        "author_name": ["must be a string"],
+        "content": ["must be a string"],
+        "author_email": ["must be a string"],
+    }
 
 
 def test_honeypot_and_token():

@@ -1,0 +1,234 @@
+"""Pipeline benchmark: decided comments per second and submit→published latency, with the
+Akismet-compatible server answering after 0 ms and after 150 ms.
+
+    make bench        (or: .venv/bin/python -m bench.pipeline [--comments 3000] [--workers 2])
+
+For each Akismet delay:
+- capacity: N comments are submitted over HTTP while no worker runs, then the workers
+  start; decided/s = N / (last decision − first decision), from the stored decided_at;
+- latency: comments are offered over HTTP at 100/s for a while with the workers running;
+  latency = published_at (stored) − the moment the client sent the POST.
+Every comment is distinct, clean text, so each is checked by Akismet and published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from bench.common import percentile
+from shared.articles import upsert_article
+from shared.db import Stores, session_scope
+from shared.migrate import upgrade
+from tests.akismet_server import AkismetServer
+from tests.e2e.procs import base_env, start_gunicorn, start_redis, start_worker, wait_for
+
+WORDS = (
+    "talks exchange prisoners istanbul delegation ceasefire border families return hope news report "
+    "agreement meeting palace turkey ukraine russia peace round next week swap stages written "
+    "conditions future careful cautious optimistic sceptical history diplomacy"
+).split()
+
+
+def sentence(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + "."
+
+
+def post_many(url: str, count: int, threads: int = 16) -> None:
+    """Submit ``count`` distinct comments as fast as ``threads`` HTTP clients can."""
+    counter = iter(range(count))
+    lock = threading.Lock()
+
+    def run(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while True:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                body = {
+                    "author_name": f"Reader {n}",
+                    "author_email": f"reader{n}.{seed}@example.org",
+                    "content": sentence(rng),
+                }
+                response = client.post("/api/v1/articles/bench/comments", json=body)
+                assert response.status_code == 202, response.text
+
+    workers = [threading.Thread(target=run, args=(i + time.time_ns(),)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+
+
+def offer(url: str, rate: float, seconds: float) -> dict[str, float]:
+    """POST comments at ``rate`` per second; returns {comment id: send time (epoch)}."""
+    sent: dict[str, float] = {}
+    lock = threading.Lock()
+    rng = random.Random(time.time_ns())
+    start = time.monotonic()
+    total = int(rate * seconds)
+
+    def one(n: int, body: dict) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            at = time.time()
+            response = client.post("/api/v1/articles/bench/comments", json=body)
+            assert response.status_code == 202, response.text
+            with lock:
+                sent[response.json()["id"]] = at
+
+    threads = []
+    for n in range(total):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        body = {
+            "author_name": f"Paced {n}",
+            "author_email": f"paced{n}.{time.time_ns()}@example.org",
+            "content": sentence(rng),
+        }
+        t = threading.Thread(target=one, args=(n, body))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    return sent
+
+
+def run_delay(delay_ms: int, args, tmp: Path) -> dict:
+    db = f"sqlite:///{tmp}/pipeline-{delay_ms}.db"
+    upgrade(db, db)
+    stores = Stores.from_urls(db, db)
+    with session_scope(stores.articles) as session:
+        upsert_article(
+            session,
+            "bench",
+            {"title": "Bench", "url": "https://news.example/bench", "comments_open": True},
+        )
+    redis_proc, redis_url = start_redis(tmp)
+    akismet = AkismetServer(port=0, delay_ms=delay_ms).start()
+    env = base_env(
+        PARLEY_DATABASE_URL=db,
+        PARLEY_REDIS_URL=redis_url,
+        PARLEY_SECRET_KEY="bench",
+        PARLEY_RATE_LIMIT="off",
+        PARLEY_FLOOD_SECONDS="0",
+        PYTHON_AKISMET_API_KEY="test-key",
+        PYTHON_AKISMET_BLOG_URL="https://news.example",
+        PARLEY_AKISMET_API_URL=akismet.url,
+        PARLEY_LOG_LEVEL="WARNING",
+    )
+    api, url = start_gunicorn("services.api:create_app()", env, tmp, f"api-{delay_ms}")
+    workers = []
+    engine = sa.create_engine(db)
+    try:
+        # capacity: fill the queue first, then let the workers drain it
+        post_many(url, args.comments)
+        workers = [
+            start_worker(env, tmp, name=f"w{i}-{delay_ms}", concurrency=args.concurrency)
+            for i in range(args.workers)
+        ]
+
+        def decided() -> int:
+            with engine.connect() as conn:
+                return conn.execute(
+                    sa.text("SELECT count(*) FROM comments WHERE decided_at IS NOT NULL")
+                ).scalar()
+
+        wait_for(
+            lambda: decided() >= args.comments, 600, "every comment to be decided", interval=0.5
+        )
+        with engine.connect() as conn:
+            first, last, published = conn.execute(
+                sa.text(
+                    "SELECT min(decided_at), max(decided_at), sum(status = 'published') FROM comments"
+                )
+            ).one()
+        span = (
+            datetime.fromisoformat(str(last)) - datetime.fromisoformat(str(first))
+        ).total_seconds()
+        rate = args.comments / span if span > 0 else float("inf")
+
+        # latency at an offered 100 comments/s, workers running
+        sent = offer(url, args.rate, args.seconds)
+        ids = list(sent)
+
+        def all_published() -> bool:
+            with engine.connect() as conn:
+                done = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM comments WHERE status = 'published' AND id IN :ids"
+                    ).bindparams(sa.bindparam("ids", expanding=True)),
+                    {"ids": ids},
+                ).scalar()
+            return done == len(ids)
+
+        wait_for(all_published, 120, "the paced comments to be published", interval=0.5)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, published_at FROM comments WHERE id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": ids},
+            ).all()
+        latencies = [
+            (datetime.fromisoformat(str(at)).replace(tzinfo=UTC).timestamp() - sent[cid]) * 1000
+            for cid, at in rows
+        ]
+    finally:
+        for worker in workers:
+            worker.stop()
+        api.stop()
+        akismet.stop()
+        redis_proc.stop()
+        engine.dispose()
+        stores.dispose(close=True)
+    return {
+        "rate": rate,
+        "published": published,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "n_latency": len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--comments", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
+    parser.add_argument("--concurrency", type=int, default=64, help="threads per worker")
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="offered comments/s for the latency run"
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="parley-pipeline-"))
+    print(
+        f"== pipeline benchmark: {args.comments} comments, {args.workers} worker processes × "
+        f"{args.concurrency} threads, SQLite; latency at {args.rate:g}/s offered for {args.seconds:g}s"
+    )
+    results = {}
+    for delay in (0, 150):
+        results[delay] = r = run_delay(delay, args, tmp)
+        print(
+            f"  Akismet {delay:3d} ms: {r['rate']:7.1f} decided/s ({r['published']} published)   "
+            f"submit→published p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  (n={r['n_latency']})"
+        )
+    ratio = results[150]["rate"] / results[0]["rate"]
+    print(
+        f"  150 ms / 0 ms decided rate: {ratio:.2f}   (targets: >= 200 decided/s at 150 ms, ratio >= 0.6, "
+        f"p99 <= 150 ms + Akismet latency)"
+    )
+
+
+if __name__ == "__main__":
+    main()
