@@ -85,7 +85,9 @@ def queue_view(
     # Later pages leave out the same waves as the first page, which shows them.
     found_waves = queries.waves(session, filters, WAVE_MIN_SIZE) if group else []
     hashes = [w.content_hash for w in found_waves]
-    comments, next_cursor = queries.page_excluding(session, filters, hashes, limit, cursor)
+    comments, next_cursor = queries.page(
+        session, filters, limit, cursor, with_history=True, exclude_hashes=hashes
+    )
     view = QueueView(
         status=filters.status or "held",
         filters=filters,

@@ -97,7 +97,7 @@ def database_urls(request, tmp_path_factory):
         _drop_pg_database(name)
 
 
-def _truncate(url: str, metadata) -> None:
+def truncate(url: str, metadata) -> None:
     """Empty every table; the moderation store gets its default lists back, as migrated."""
     from shared.models import ListEntry
     from shared.moderation.rules import DEFAULT_LISTS
@@ -138,8 +138,8 @@ def make_container(request, database_urls, redis_client):
         else "sqlite"
     )
     mod, art = database_urls(backend)
-    _truncate(mod, ModerationBase.metadata)
-    _truncate(art, ArticleBase.metadata)
+    truncate(mod, ModerationBase.metadata)
+    truncate(art, ArticleBase.metadata)
     built: list[Container] = []
 
     def make(**overrides) -> Container:

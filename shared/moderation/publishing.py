@@ -46,10 +46,8 @@ def _public_row(comment: Comment, now) -> dict:
     )
 
 
-def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
-    """Publish inside ``session`` when both stores share its database: the public row and
-    the ``approved → published`` move commit together, or not at all."""
-    _insert_ignoring_duplicates(session, _public_row(comment, now))
+def _mark_published(session, comment: Comment, now, outbox: Outbox) -> bool:
+    """The ``approved → published`` move; one publication more."""
     return transition(
         session,
         comment,
@@ -60,6 +58,13 @@ def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
         published_at=now,
         publication=Comment.publication + 1,
     )
+
+
+def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
+    """Publish inside ``session`` when both stores share its database: the public row and
+    the ``approved → published`` move commit together, or not at all."""
+    _insert_ignoring_duplicates(session, _public_row(comment, now))
+    return _mark_published(session, comment, now, outbox)
 
 
 def publish_comment(container: Container, comment_id: str) -> bool:
@@ -80,16 +85,7 @@ def publish_comment(container: Container, comment_id: str) -> bool:
         with session_scope(container.stores.articles) as session:
             _insert_ignoring_duplicates(session, _public_row(comment, now))
         with session_scope(container.stores.moderation) as session:
-            done = transition(
-                session,
-                comment,
-                "published",
-                actor="publisher",
-                action="publish",
-                outbox=outbox,
-                published_at=now,
-                publication=Comment.publication + 1,
-            )
+            done = _mark_published(session, comment, now, outbox)
     outbox.flush(container)
     if done:
         log.info(

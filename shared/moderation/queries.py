@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from shared.articles import BadCursor, decode_cursor, encode_cursor
 from shared.models import Comment
 from shared.moderation.states import STATUSES
 
@@ -44,16 +43,13 @@ class Filters:
 
 
 def _cursor(comment: Comment) -> str:
-    raw = f"{comment.created_at.isoformat()}|{comment.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(comment.created_at, comment.id)
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, id_ = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), id_
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        return decode_cursor(cursor)
+    except BadCursor as exc:
         raise BadQuery("cursor", "is not valid") from exc
 
 
@@ -91,11 +87,14 @@ def page(
     limit: int = 50,
     cursor: str | None = None,
     with_history: bool = False,
+    exclude_hashes: Collection[str] = (),
 ) -> tuple[list[Comment], str | None]:
     """One page of comments, newest first, keyset-paged on (created_at, id)."""
     if not 1 <= limit <= 200:
         raise BadQuery("limit", "must be between 1 and 200")
     query = select(Comment).where(*filtered(filters))
+    if exclude_hashes:  # the dashboard shows spam waves on their own
+        query = query.where(Comment.content_hash.not_in(list(exclude_hashes)))
     if cursor:
         at, id_ = _decode(cursor)
         query = query.where(tuple_(Comment.created_at, Comment.id) < (at, id_))
@@ -133,32 +132,6 @@ def ids_matching(session: Session, filters: Filters, limit: int = 5000) -> list[
 def count_matching(session: Session, filters: Filters) -> int:
     """How many comments match ``filters`` (the "act on all N matching" figure)."""
     return session.scalar(select(func.count()).select_from(Comment).where(*filtered(filters))) or 0
-
-
-def page_excluding(
-    session: Session,
-    filters: Filters,
-    exclude_hashes: Collection[str],
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Comment], str | None]:
-    """:func:`page`, minus comments whose text belongs to a wave shown on its own."""
-    if not 1 <= limit <= 200:
-        raise BadQuery("limit", "must be between 1 and 200")
-    query = select(Comment).where(*filtered(filters))
-    if exclude_hashes:
-        query = query.where(Comment.content_hash.not_in(list(exclude_hashes)))
-    if cursor:
-        at, id_ = _decode(cursor)
-        query = query.where(tuple_(Comment.created_at, Comment.id) < (at, id_))
-    query = query.options(selectinload(Comment.history))
-    rows = list(
-        session.scalars(
-            query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)
-        )
-    )
-    next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
 
 
 def changed_since(

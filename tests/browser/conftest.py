@@ -8,11 +8,7 @@ empty tables and an empty Redis database 13, with its own browser context (cooki
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,9 +24,10 @@ from shared.bootstrap import Container
 from shared.config import load_settings
 from shared.db import session_scope
 from shared.migrate import upgrade
-from shared.models import ArticleBase, Comment, CommentHistory, ListEntry, ModerationBase, utcnow
-from shared.moderation.rules import DEFAULT_LISTS
+from shared.models import ArticleBase, Comment, CommentHistory, ModerationBase, utcnow
 from shared.textnorm import content_hash, sha256
+from tests.conftest import truncate
+from tests.e2e.procs import Proc, base_env, start_gunicorn, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -45,74 +42,24 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-REDIS_URL = "redis://127.0.0.1:6379/13"
 ADMIN_TOKEN = "browser-admin-token"
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """One gunicorn process with its log file; always stopped (TERM, then KILL)."""
-
-    def __init__(self, name: str, app: str, env: dict, log_dir: Path):
-        self.name = name
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--config",
-                "services/gunicorn_conf.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                app,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"{self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
-        self._log.close()
+@dataclass
+class Served:
+    proc: Proc
+    url: str
 
 
 @dataclass
 class Stack:
-    api: Server
-    dashboard: Server
+    api: Served
+    dashboard: Served
     container: Container  # on the same database and Redis, for checks and fixtures
     database_url: str
+    redis_url: str
 
     @property
     def admin_url(self) -> str:
@@ -126,71 +73,58 @@ def stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     database_url = f"sqlite:///{folder}/parley.db"
     upgrade(database_url, database_url)
-    redis_lib.Redis.from_url(REDIS_URL).flushdb()
+    redis_proc, redis_url = start_redis(folder)
     secret = uuid.uuid4().hex
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("PARLEY_", "PYTHON_AKISMET_", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS")
-        )
-    }
-    env.update(
+    env = base_env(
         PARLEY_ENV="test",
         PARLEY_DATABASE_URL=database_url,
-        PARLEY_REDIS_URL=REDIS_URL,
+        PARLEY_REDIS_URL=redis_url,
         PARLEY_SECRET_KEY=secret,
         PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
-        PARLEY_HTTP_WORKERS="1",
         PARLEY_RATE_LIMIT="off",
         PARLEY_FLOOD_SECONDS="0",
-        PATH=f"{BIN}:{env.get('PATH', '')}",
     )
-    api = Server("api", "services.api:create_app()", env, folder)
-    dashboard = Server("dashboard", "services.dashboard:create_app()", env, folder)
     container = Container(
         load_settings(
             {},
             env="test",
             database_url=database_url,
-            redis_url=REDIS_URL,
+            redis_url=redis_url,
             secret_key=secret,
             admin_token=ADMIN_TOKEN,
             rate_limit="off",
             flood_seconds=0,
         )
     )
+    started: list[Proc] = []
     try:
-        api.wait_ready()
-        dashboard.wait_ready()
-        yield Stack(api, dashboard, container, database_url)
+        api, api_url = start_gunicorn("services.api:create_app()", env, folder, "api", workers=1)
+        started.append(api)
+        dashboard, dashboard_url = start_gunicorn(
+            "services.dashboard:create_app()", env, folder, "dashboard", workers=1
+        )
+        started.append(dashboard)
+        yield Stack(
+            Served(api, api_url),
+            Served(dashboard, dashboard_url),
+            container,
+            database_url,
+            redis_url,
+        )
     finally:
-        api.stop()
-        dashboard.stop()
+        for proc in started:
+            proc.stop()
         container.close()
-        client = redis_lib.Redis.from_url(REDIS_URL)
-        client.flushdb()
-        client.close()
+        redis_proc.stop()
 
 
 @pytest.fixture
 def fresh(stack):
-    """Empty tables (default lists back), empty Redis db 13, and the demo article registered."""
-    engine = stack.container.stores.moderation_engine
-    with engine.begin() as conn:
-        for metadata in (ModerationBase.metadata, ArticleBase.metadata):
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-        conn.execute(
-            sa.insert(ListEntry),
-            [
-                {"kind": k, "value": v, "created_by": "defaults"}
-                for k, vs in DEFAULT_LISTS.items()
-                for v in vs
-            ],
-        )
+    """Empty tables (default lists back), empty Redis, and the demo article registered."""
+    truncate(stack.database_url, ArticleBase.metadata)
+    truncate(stack.database_url, ModerationBase.metadata)
     stack.container.policy_cache.invalidate()
-    client = redis_lib.Redis.from_url(REDIS_URL)
+    client = redis_lib.Redis.from_url(stack.redis_url)
     client.flushdb()
     client.close()
     response = httpx.put(
