@@ -28,12 +28,11 @@ from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, start_worker, wait_for
+from tests.e2e.procs import base_env, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import queued_comment_ids
 
 pytestmark = pytest.mark.e2e
 
-REDIS = "redis://127.0.0.1:6379/12"
 N = 200
 FINAL = ("published", "held", "spam", "discarded")
 SLUG = "shutdown-drill"
@@ -103,13 +102,13 @@ def statuses(container) -> dict[str, int]:
 def test_sigterm_mid_batch_loses_no_comment(tmp_path):
     db = f"sqlite:///{tmp_path}/p.db"
     upgrade(db, db)
-    redis = redis_lib.Redis.from_url(REDIS, decode_responses=True)
-    redis.flushdb()
+    redis_proc, redis_url = start_redis(tmp_path)
+    redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     akismet = AkismetServer(port=0).start()
     akismet.set(delay_ms=300)
     values = dict(
         PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=REDIS,
+        PARLEY_REDIS_URL=redis_url,
         PARLEY_SECRET_KEY="e2e-secret",
         PYTHON_AKISMET_API_KEY="test-key",
         PYTHON_AKISMET_BLOG_URL="https://news.example",
@@ -193,5 +192,5 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
             proc.stop()
         akismet.stop()
         container.close()
-        redis.flushdb()
         redis.close()
+        redis_proc.stop()

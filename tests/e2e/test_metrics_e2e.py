@@ -10,17 +10,15 @@ import json
 
 import httpx
 import pytest
-import redis as redis_lib
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.migrate import upgrade
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, start_gunicorn, start_worker, wait_for
+from tests.e2e.procs import base_env, start_gunicorn, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import REMARKS, SUBMIT_RULE
 
 pytestmark = pytest.mark.e2e
 
-REDIS = "redis://127.0.0.1:6379/14"  # 13 belongs to the browser tests
 TOKEN = "e2e-admin-token"
 SLUG = "metrics-drill"
 
@@ -50,14 +48,13 @@ def json_lines(text: str) -> list[dict]:
 def test_metrics_aggregate_api_and_worker_processes(tmp_path):
     db = f"sqlite:///{tmp_path}/p.db"
     upgrade(db, db)
-    redis = redis_lib.Redis.from_url(REDIS)
-    redis.flushdb()
+    redis_proc, redis_url = start_redis(tmp_path)
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     akismet = AkismetServer(port=0).start()
     env = base_env(
         PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=REDIS,
+        PARLEY_REDIS_URL=redis_url,
         PARLEY_SECRET_KEY="e2e-secret",
         PARLEY_ADMIN_TOKEN=TOKEN,
         PYTHON_AKISMET_API_KEY="test-key",
@@ -166,5 +163,4 @@ def test_metrics_aggregate_api_and_worker_processes(tmp_path):
         for proc in reversed(procs):
             proc.stop()
         akismet.stop()
-        redis.flushdb()
-        redis.close()
+        redis_proc.stop()
