@@ -205,7 +205,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comments", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=64, help="threads per worker")
+    parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
     parser.add_argument(
         "--rate", type=float, default=100.0, help="offered comments/s for the latency run"
     )

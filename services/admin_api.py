@@ -66,7 +66,7 @@ def list_comments():
     try:
         limit = int(request.args.get("limit", 50))
         filters = _filters_from_args()
-        with container().stores.moderation() as session:
+        with container().stores.moderation_read() as session:
             rows, next_cursor = queries.page(
                 session, filters, limit, request.args.get("cursor") or None, with_history=True
             )

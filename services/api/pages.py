@@ -21,7 +21,7 @@ def render_article(
 ):
     """The article page; also re-shown with messages when a form post is refused."""
     parley = container()
-    with parley.stores.articles() as session:
+    with parley.stores.articles_read() as session:
         article = session.get(Article, slug)
         if article is None:
             response = make_response(render_template("not_found.html", slug=slug), 404)
@@ -58,12 +58,17 @@ def render_article(
 def index():
     """The demo article, or the list of articles if it was not seeded."""
     parley = container()
-    with parley.stores.articles() as session:
-        if session.get(Article, DEMO_SLUG) is not None:
-            return render_article(DEMO_SLUG)
-        articles = list(
-            session.scalars(select(Article).order_by(Article.created_at.desc()).limit(50))
+    with parley.stores.articles_read() as session:
+        has_demo = session.get(Article, DEMO_SLUG) is not None
+        articles = (
+            []
+            if has_demo
+            else list(
+                session.scalars(select(Article).order_by(Article.created_at.desc()).limit(50))
+            )
         )
+    if has_demo:
+        return render_article(DEMO_SLUG)
     return render_template("index.html", articles=articles)
 
 

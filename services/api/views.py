@@ -121,7 +121,7 @@ def list_comments(slug: str):
             errors={"limit": ["must be at least 1"]},
         )
     limit = min(limit, 100)
-    with container().stores.articles() as session:
+    with container().stores.articles_read() as session:
         if session.get(Article, slug) is None:
             return problem(404, "Unknown article", f"There is no article {slug!r}.")
         try:
@@ -143,7 +143,7 @@ def list_comments(slug: str):
 
 @public_api.get("/articles/<slug>")
 def get_article(slug: str):
-    with container().stores.articles() as session:
+    with container().stores.articles_read() as session:
         article = session.get(Article, slug)
         if article is None:
             return problem(404, "Unknown article", f"There is no article {slug!r}.")
@@ -152,7 +152,7 @@ def get_article(slug: str):
 
 @public_api.get("/articles/<slug>/form-token")
 def form_token(slug: str):
-    with container().stores.articles() as session:
+    with container().stores.articles_read() as session:
         if session.get(Article, slug) is None:
             return problem(404, "Unknown article", f"There is no article {slug!r}.")
     response = jsonify(form_token=formtoken.issue(container().settings.secret_key, slug))
@@ -163,7 +163,7 @@ def form_token(slug: str):
 @public_api.get("/comments/<comment_id>")
 def comment_status(comment_id: str):
     """Public status: only ``pending`` or ``published``; a verdict is never shown."""
-    with container().stores.moderation() as session:
+    with container().stores.moderation_read() as session:
         comment = session.get(Comment, comment_id[:64])
         if comment is None:
             return problem(404, "Unknown comment", "There is no such comment.")

@@ -26,7 +26,7 @@ def activity():
     except (da.BadFilter, ValueError) as exc:
         error = str(exc) if isinstance(exc, da.BadFilter) else "before must be an ISO 8601 time"
         filters, before = da.ActivityFilters(), None
-    with container().stores.moderation() as session:
+    with container().stores.moderation_read() as session:
         items, next_before = da.activity(session, filters, before)
         actors = da.actors(session)
     kept = {k: v for k, v in args.items() if k != "before" and v}

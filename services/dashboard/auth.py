@@ -29,7 +29,7 @@ def current_moderator() -> accounts.Moderator | None:
         g.moderator = None
         moderator_id = session.get("mid")
         if moderator_id is not None:
-            with container().stores.moderation() as db:
+            with container().stores.moderation_read() as db:
                 moderator = db.get(accounts.Moderator, moderator_id)
             if (
                 moderator is not None

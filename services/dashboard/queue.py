@@ -57,7 +57,7 @@ def _bad_query(exc: BadQuery):
 
 
 def _counts() -> dict:
-    with container().stores.moderation() as session:
+    with container().stores.moderation_read() as session:
         return queries.counts_by_status(session)
 
 
@@ -72,7 +72,7 @@ def index():
 def queue(status: str):
     try:
         filters = filters_from(request.args, status)
-        with container().stores.moderation() as session:
+        with container().stores.moderation_read() as session:
             view = dq.queue_view(
                 session,
                 filters,
@@ -118,7 +118,7 @@ def bulk_form():
     status = request.form.get("status", "held")
     try:
         if request.values.get("scope") == "all":
-            with container().stores.moderation() as session:
+            with container().stores.moderation_read() as session:
                 ids = dq.matching_ids(session, filters_from(request.form, status))
         else:
             ids = request.form.getlist("ids")
@@ -205,7 +205,7 @@ def ids_json():
     """Ids of every comment matching a view's filters, for "act on all matching"."""
     try:
         filters = filters_from(request.args, request.args.get("status", "held"))
-        with container().stores.moderation() as session:
+        with container().stores.moderation_read() as session:
             ids = dq.matching_ids(session, filters)
             total = queries.count_matching(session, filters)
     except BadQuery as exc:
@@ -223,7 +223,7 @@ def poll_json():
         filters = filters_from(request.args, status)
         since = _since(request.args.get("since"))
         now = utcnow()  # before reading: what changes during the reads comes next time
-        with container().stores.moderation() as session:
+        with container().stores.moderation_read() as session:
             counts = queries.counts_by_status(session)
             update = dq.live_update(
                 session, filters, since or now, request.args.get("group") != "0"

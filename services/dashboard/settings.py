@@ -17,7 +17,7 @@ settings_pages = Blueprint("settings", __name__, url_prefix="/admin")
 @admin_required
 def settings():
     parley = container()
-    with parley.stores.moderation() as session:
+    with parley.stores.moderation_read() as session:
         lists = ds.list_entries(session)
         tunables = ds.tunables(session, parley.settings)
     return render_template(
@@ -91,7 +91,7 @@ def remove_entry(entry_id: int):
 
 
 def _moderators_page(status: int = 200, secret: tuple[str, str] | None = None):
-    with container().stores.moderation() as session:
+    with container().stores.moderation_read() as session:
         moderators = accounts.list_moderators(session)
     html = render_template(
         "moderators.html",

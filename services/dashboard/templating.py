@@ -68,7 +68,7 @@ def queue_url(status: str, args: dict, **changes) -> str:
 
 
 def nav_counts() -> dict[str, int]:
-    with container().stores.moderation() as session:
+    with container().stores.moderation_read() as session:
         return queries.counts_by_status(session)
 
 

@@ -83,7 +83,7 @@ def record_json(comment: Comment) -> dict:
 
 def load(container: Container, comment_id: str) -> Comment:
     """A comment with its history, or :class:`CommentNotFound`."""
-    with container.stores.moderation() as session:
+    with container.stores.moderation_read() as session:
         comment = session.scalar(
             select(Comment)
             .options(selectinload(Comment.history))

@@ -27,7 +27,7 @@ def sweep(container: Container) -> dict[str, int]:
     """
     now = utcnow()
     grace = now - timedelta(seconds=container.settings.lease_seconds)
-    with container.stores.moderation() as session:
+    with container.stores.moderation_read() as session:
         to_check = list(
             session.scalars(
                 select(Comment.id)
@@ -58,7 +58,7 @@ def sweep(container: Container) -> dict[str, int]:
 
 def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:
     """Comments held for an Akismet error whose next check is due."""
-    with container.stores.moderation() as session:
+    with container.stores.moderation_read() as session:
         return list(
             session.scalars(
                 select(Comment.id)

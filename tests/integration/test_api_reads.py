@@ -154,3 +154,15 @@ def test_browser_form_errors_reshow_the_page(client, container, article):
 def test_front_page_shows_demo_or_list(client, container):
     html = client.get("/").get_data(as_text=True)
     assert "No articles yet" in html
+
+
+def test_front_page_shows_the_seeded_demo_article(client, container):
+    from shared.articles import DEMO_ARTICLE, DEMO_SLUG, upsert_article
+
+    with session_scope(container.stores.articles) as session:
+        upsert_article(session, DEMO_SLUG, DEMO_ARTICLE)
+    publish(container, DEMO_SLUG, 1, content="First!")
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Peace Talks Breakthrough" in html and "Istanbul" in html and "First!" in html

@@ -127,3 +127,26 @@ def test_admin_api_refuses_all_without_configured_token(make_container):
         ).status_code
         == 401
     )
+
+
+def test_cors_allows_only_configured_origins(make_container, article):
+    client = create_app(make_container(cors_origins=("https://news.example",))).test_client()
+    preflight = client.options(
+        f"/api/v1/articles/{article}/comments",
+        headers={
+            "Origin": "https://news.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, Idempotency-Key",
+        },
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    posted = post(client, article, 1, Origin="https://news.example")
+    assert posted.status_code == 202
+    assert posted.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    other = client.get(f"/api/v1/articles/{article}", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_no_cors_headers_by_default(client, article):
+    response = client.get(f"/api/v1/articles/{article}", headers={"Origin": "https://news.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
