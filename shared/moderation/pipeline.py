@@ -58,8 +58,11 @@ def claim(container: Container, comment_id: str, recheck: bool = False):
             .returning(Comment)
             .execution_options(synchronize_session=False)
         ).one_or_none()
-        if comment is None:
-            return None
+    if comment is None:
+        return None
+    # Read outside the write transaction: SQLite's single write lock is held only for
+    # the claim itself.
+    with container.stores.moderation_read() as session:
         ctx, thresholds = rule_context(session, settings, container.policy_cache, comment)
     return Claimed(comment, comment.attempts), ctx, thresholds
 
