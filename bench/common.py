@@ -81,3 +81,22 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def bench_store(tmp: Path, name: str) -> str:
+    """A migrated SQLite file with the "bench" article registered; its URL."""
+    from shared.articles import upsert_article
+    from shared.db import Stores, session_scope
+    from shared.migrate import upgrade
+
+    db = f"sqlite:///{tmp}/{name}.db"
+    upgrade(db, db)
+    stores = Stores.from_urls(db, db)
+    with session_scope(stores.articles) as session:
+        upsert_article(
+            session,
+            "bench",
+            {"title": "Bench", "url": "https://news.example/bench", "comments_open": True},
+        )
+    stores.dispose(close=True)
+    return db

@@ -24,12 +24,9 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.common import percentile
-from shared.articles import upsert_article
-from shared.db import Stores, session_scope
-from shared.migrate import upgrade
+from bench.common import bench_store, percentile
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, start_gunicorn, start_redis, start_worker, wait_for
+from tests.e2e.procs import stack_env, start_gunicorn, start_redis, start_worker, wait_for
 
 WORDS = (
     "talks exchange prisoners istanbul delegation ceasefire border families return hope news report "
@@ -105,27 +102,13 @@ def offer(url: str, rate: float, seconds: float) -> dict[str, float]:
 
 
 def run_delay(delay_ms: int, args, tmp: Path) -> dict:
-    db = f"sqlite:///{tmp}/pipeline-{delay_ms}.db"
-    upgrade(db, db)
-    stores = Stores.from_urls(db, db)
-    with session_scope(stores.articles) as session:
-        upsert_article(
-            session,
-            "bench",
-            {"title": "Bench", "url": "https://news.example/bench", "comments_open": True},
-        )
+    db = bench_store(tmp, f"pipeline-{delay_ms}")
     redis_proc, redis_url = start_redis(tmp)
     akismet = AkismetServer(port=0, delay_ms=delay_ms).start()
-    env = base_env(
-        PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=redis_url,
-        PARLEY_SECRET_KEY="bench",
-        PARLEY_RATE_LIMIT="off",
-        PARLEY_FLOOD_SECONDS="0",
-        PYTHON_AKISMET_API_KEY="test-key",
-        PYTHON_AKISMET_BLOG_URL="https://news.example",
-        PARLEY_AKISMET_API_URL=akismet.url,
-        PARLEY_LOG_LEVEL="WARNING",
+    env = stack_env(
+        db,
+        redis_url,
+        akismet.url,
     )
     api, url = start_gunicorn("services.api:create_app()", env, tmp, f"api-{delay_ms}")
     workers = []
@@ -191,7 +174,6 @@ def run_delay(delay_ms: int, args, tmp: Path) -> dict:
         akismet.stop()
         redis_proc.stop()
         engine.dispose()
-        stores.dispose(close=True)
     return {
         "rate": rate,
         "published": published,

@@ -19,55 +19,32 @@ from workers.runtime import container
 log = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
-
-
-@app.task(
-    name=queue.CHECK,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
+# Transient errors only (a database or broker hiccup), with exponential backoff and jitter;
+# anything else is a bug or a configuration error and is not retried.
+RETRY_TRANSIENT = dict(
+    autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True
 )
+
+
+@app.task(name=queue.CHECK, max_retries=5, **RETRY_TRANSIENT)
 def check_comment(comment_id: str, recheck: bool = False) -> str | None:
     """Check and decide one comment (or recheck one held for an Akismet error)."""
     return pipeline.check_comment(container(), comment_id, recheck=recheck)
 
 
-@app.task(
-    name=queue.CHECK_MANY,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-)
+@app.task(name=queue.CHECK_MANY, max_retries=5, **RETRY_TRANSIENT)
 def check_comments(comment_ids: list[str]) -> list[str | None]:
     """Check the comments of one intake batch (each claimed on its own, so idempotent)."""
     return pipeline.check_comments(container(), comment_ids)
 
 
-@app.task(
-    name=queue.PUBLISH,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+@app.task(name=queue.PUBLISH, max_retries=8, **RETRY_TRANSIENT)
 def publish_comment(comment_id: str) -> bool:
     """Publish an approved comment to the article store, exactly once."""
     return publishing.publish_comment(container(), comment_id)
 
 
-@app.task(
-    name=queue.UNPUBLISH,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+@app.task(name=queue.UNPUBLISH, max_retries=8, **RETRY_TRANSIENT)
 def unpublish_comment(comment_id: str) -> None:
     """Remove a comment from the article store (idempotent)."""
     publishing.unpublish_comment(container(), comment_id)

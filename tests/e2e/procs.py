@@ -203,3 +203,23 @@ def start_redis(log_dir: Path) -> tuple[Proc, str]:
 
     wait_for(pong, 10, "the private Redis")
     return proc, url
+
+
+def stack_env(db: str, redis_url: str, akismet_url: str | None = None, **extra) -> dict:
+    """The environment of a Parley process under test: one SQLite file for both stores,
+    the given Redis, the Akismet-compatible server (if any), no rate limits."""
+    values = dict(
+        PARLEY_DATABASE_URL=db,
+        PARLEY_REDIS_URL=redis_url,
+        PARLEY_SECRET_KEY="e2e-secret",
+        PARLEY_RATE_LIMIT="off",
+        PARLEY_FLOOD_SECONDS="0",
+    )
+    if akismet_url:
+        values.update(
+            PYTHON_AKISMET_API_KEY="test-key",
+            PYTHON_AKISMET_BLOG_URL="https://news.example",
+            PARLEY_AKISMET_API_URL=akismet_url,
+        )
+    values.update(extra)
+    return base_env(**values)

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.migrate import upgrade
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, start_gunicorn, start_redis, start_worker, wait_for
+from tests.e2e.procs import stack_env, start_gunicorn, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import REMARKS, SUBMIT_RULE
 
 pytestmark = pytest.mark.e2e
@@ -52,17 +52,8 @@ def test_metrics_aggregate_api_and_worker_processes(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     akismet = AkismetServer(port=0).start()
-    env = base_env(
-        PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=redis_url,
-        PARLEY_SECRET_KEY="e2e-secret",
-        PARLEY_ADMIN_TOKEN=TOKEN,
-        PYTHON_AKISMET_API_KEY="test-key",
-        PYTHON_AKISMET_BLOG_URL="https://news.example",
-        PARLEY_AKISMET_API_URL=akismet.url,
-        PARLEY_RATE_LIMIT="off",
-        PARLEY_FLOOD_SECONDS="0",
-        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+    env = stack_env(
+        db, redis_url, akismet.url, PARLEY_ADMIN_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=metrics_dir
     )
     procs = []
     try:

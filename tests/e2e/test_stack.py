@@ -14,7 +14,7 @@ from shared.migrate import upgrade
 from shared.models import PublishedComment
 from tests.akismet_server import AkismetServer
 from tests.e2e.procs import (
-    base_env,
+    stack_env,
     start_beat,
     start_gunicorn,
     start_redis,
@@ -29,20 +29,17 @@ SLUG = "russia-ukraine-prisoner-exchange"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """api (gunicorn) + worker + beat on a fresh SQLite file and Redis db 11."""
+    """api (gunicorn) + worker + beat on a fresh SQLite file and a private Redis."""
     tmp = tmp_path_factory.mktemp("stack")
     db = f"sqlite:///{tmp}/parley.db"
     upgrade(db, db)
     redis_proc, redis_url = start_redis(tmp)
     akismet = AkismetServer(port=0).start()
-    env = base_env(
-        PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=redis_url,
-        PARLEY_SECRET_KEY="e2e-secret",
+    env = stack_env(
+        db,
+        redis_url,
+        akismet.url,
         PARLEY_ADMIN_TOKEN=TOKEN,
-        PYTHON_AKISMET_API_KEY="test-key",
-        PYTHON_AKISMET_BLOG_URL="https://news.example",
-        PARLEY_AKISMET_API_URL=akismet.url,
         PARLEY_AKISMET_TIMEOUT="1",
         PARLEY_AKISMET_RETRIES="0",
         PARLEY_AKISMET_RECHECK_SECONDS="1",
