@@ -83,13 +83,29 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def bench_store(tmp: Path, name: str) -> str:
-    """A migrated SQLite file with the "bench" article registered; its URL."""
+def bench_store(tmp: Path, name: str, postgres: str | None = None) -> str:
+    """A migrated store with the "bench" article registered; its URL. SQLite in ``tmp``, or
+    a fresh database ``parley_bench_<name>`` on the PostgreSQL server of ``postgres``
+    (a URL of an existing database there, e.g. postgresql://postgres@127.0.0.1/test)."""
+    import sqlalchemy as sa
+
     from shared.articles import upsert_article
     from shared.db import Stores, session_scope
     from shared.migrate import upgrade
 
-    db = f"sqlite:///{tmp}/{name}.db"
+    if postgres:
+        admin = sa.create_engine(
+            postgres.replace("postgresql://", "postgresql+psycopg://", 1),
+            isolation_level="AUTOCOMMIT",
+        )
+        database = "parley_bench_" + name.replace("-", "_")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+        admin.dispose()
+        db = postgres.rsplit("/", 1)[0] + "/" + database
+    else:
+        db = f"sqlite:///{tmp}/{name}.db"
     upgrade(db, db)
     stores = Stores.from_urls(db, db)
     with session_scope(stores.articles) as session:

@@ -102,7 +102,7 @@ def offer(url: str, rate: float, seconds: float) -> dict[str, float]:
 
 
 def run_delay(delay_ms: int, args, tmp: Path) -> dict:
-    db = bench_store(tmp, f"pipeline-{delay_ms}")
+    db = bench_store(tmp, f"pipeline-{delay_ms}", args.postgres)
     redis_proc, redis_url = start_redis(tmp)
     akismet = AkismetServer(port=0, delay_ms=delay_ms).start()
     env = stack_env(
@@ -133,7 +133,7 @@ def run_delay(delay_ms: int, args, tmp: Path) -> dict:
         with engine.connect() as conn:
             first, last, published = conn.execute(
                 sa.text(
-                    "SELECT min(decided_at), max(decided_at), sum(status = 'published') FROM comments"
+                    "SELECT min(decided_at), max(decided_at), sum(CASE WHEN status = 'published' THEN 1 ELSE 0 END) FROM comments"
                 )
             ).one()
         span = (
@@ -192,11 +192,14 @@ def main() -> None:
         "--rate", type=float, default=100.0, help="offered comments/s for the latency run"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run on PostgreSQL (a fresh database on this server)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="parley-pipeline-"))
     print(
         f"== pipeline benchmark: {args.comments} comments, {args.workers} worker processes × "
-        f"{args.concurrency} threads, SQLite; latency at {args.rate:g}/s offered for {args.seconds:g}s"
+        f"{args.concurrency} threads, {'PostgreSQL' if args.postgres else 'SQLite'}; latency at {args.rate:g}/s offered for {args.seconds:g}s"
     )
     results = {}
     for delay in (0, 150):
