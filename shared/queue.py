@@ -106,10 +106,3 @@ class TaskQueue:
                 "enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)}
             )
             return False
-
-
-class NullQueue:
-    """Queues nothing; for tools that only read."""
-
-    def send(self, name: str, *args, headers: dict | None = None) -> bool:
-        return False
