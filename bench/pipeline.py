@@ -7,7 +7,7 @@ For each Akismet delay:
 - capacity: N comments are submitted over HTTP while no worker runs, then the workers
   start; decided/s = N / (last decision − first decision), from the stored decided_at;
 - latency: comments are offered over HTTP at 100/s for a while with the workers running;
-  latency = published_at (stored) − the moment the client sent the POST.
+  latency = published_at (stored) − the moment the POST was scheduled.
 Every comment is distinct, clean text, so each is checked by Akismet and published.
 """
 
@@ -67,35 +67,45 @@ def post_many(url: str, count: int, threads: int = 16) -> None:
         t.join()
 
 
-def offer(url: str, rate: float, seconds: float) -> dict[str, float]:
-    """POST comments at ``rate`` per second; returns {comment id: send time (epoch)}."""
-    sent: dict[str, float] = {}
-    lock = threading.Lock()
-    rng = random.Random(time.time_ns())
-    start = time.monotonic()
+def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str, float]:
+    """POST comments on a fixed schedule, ``rate`` per second (open loop); returns
+    {comment id: scheduled send time (epoch)}.
+
+    Latency is counted from the scheduled time, not from when a sender got round to it, so
+    a slow answer that delays later sends counts against Parley (no coordinated omission).
+    Each sender keeps one HTTP client: building a client per request (TLS context and all)
+    would cost the load generator more CPU than Parley spends on the comment.
+    """
     total = int(rate * seconds)
+    start = time.time() + 0.5
+    numbers = iter(range(total))
+    lock = threading.Lock()
+    sent: dict[str, float] = {}
 
-    def one(n: int, body: dict) -> None:
+    def run() -> None:
+        rng = random.Random(time.time_ns())
         with httpx.Client(base_url=url, timeout=30) as client:
-            at = time.time()
-            response = client.post("/api/v1/articles/bench/comments", json=body)
-            assert response.status_code == 202, response.text
-            with lock:
-                sent[response.json()["id"]] = at
+            while True:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                at = start + n / rate
+                if (delay := at - time.time()) > 0:
+                    time.sleep(delay)
+                body = {
+                    "author_name": f"Paced {n}",
+                    "author_email": f"paced{n}.{time.time_ns()}@example.org",
+                    "content": sentence(rng),
+                }
+                response = client.post("/api/v1/articles/bench/comments", json=body)
+                assert response.status_code == 202, response.text
+                with lock:
+                    sent[response.json()["id"]] = at
 
-    threads = []
-    for n in range(total):
-        delay = start + n / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        body = {
-            "author_name": f"Paced {n}",
-            "author_email": f"paced{n}.{time.time_ns()}@example.org",
-            "content": sentence(rng),
-        }
-        t = threading.Thread(target=one, args=(n, body))
+    threads = [threading.Thread(target=run) for _ in range(senders)]
+    for t in threads:
         t.start()
-        threads.append(t)
     for t in threads:
         t.join()
     return sent

@@ -21,6 +21,7 @@ threads = int(os.environ.get("PARLEY_HTTP_THREADS", 8))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+reuse_port = True
 accesslog = None
 errorlog = "-"
 # api and dashboard would otherwise share one ~/.gunicorn/gunicorn.ctl (and the container

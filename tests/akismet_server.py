@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -156,6 +157,11 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
         entry = owner._record(self.path, form, self.headers.get("User-Agent"))
+        with owner._in_flight():
+            self._answer(endpoint, form, entry)
+
+    def _answer(self, endpoint: str, form: dict[str, str], entry: dict) -> None:
+        owner = self.server.owner
         mode, delay, release, hang = owner._plan(endpoint)
         if delay:
             release.wait(delay)
@@ -225,6 +231,8 @@ class AkismetServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._release = threading.Event()
+        self._active = 0
+        self.peak_in_flight = 0  # most Akismet requests answered at once since the reset
         self._apply_defaults()
 
     def _apply_defaults(self) -> None:
@@ -321,6 +329,7 @@ class AkismetServer:
         with self._lock:
             self._apply_defaults()
             self._requests.clear()
+            self.peak_in_flight = self._active
             self._release.set()
             self._release = threading.Event()
 
@@ -349,6 +358,17 @@ class AkismetServer:
         return [r for r in self.requests if r["path"] == f"/1.1/{endpoint}"]
 
     # --- used by the handler --------------------------------------------------------------
+
+    @contextmanager
+    def _in_flight(self):
+        with self._lock:
+            self._active += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._active)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
 
     def _record(self, path: str, form: dict[str, str], user_agent: str | None) -> dict:
         entry = {"path": path, "form": form, "user_agent": user_agent, "time": time.time()}

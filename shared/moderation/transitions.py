@@ -28,8 +28,10 @@ class Outbox:
             self.pending.append((type_, comment_id, article))
 
     def flush(self, container: Container) -> None:
-        for type_, comment_id, article in self.pending:
-            container.events.append(type_, comment_id, article)
+        if self.pending:
+            container.events.append_many(
+                [(type_, comment_id, article, None) for type_, comment_id, article in self.pending]
+            )
         self.pending.clear()
 
 

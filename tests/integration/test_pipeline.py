@@ -209,8 +209,8 @@ def test_racing_workers_decide_and_publish_once(backend, parley, akismet_server)
 def test_crashed_check_is_swept_and_finished(parley, redis_client):
     cid = submit(parley)
     redis_client.delete("checks")
-    claimed = pipeline.claim(parley, cid)  # a worker claims, then dies
-    assert claimed is not None and row(parley, cid).status == "checking"
+    [claimed] = pipeline.claim(parley, [cid])  # a worker claims, then dies
+    assert row(parley, cid).status == "checking"
     assert maintenance.sweep(parley)["check"] == 0  # lease still valid
     with session_scope(parley.stores.moderation) as session:
         session.get(Comment, cid).lease_until = utcnow() - timedelta(seconds=1)
@@ -218,12 +218,8 @@ def test_crashed_check_is_swept_and_finished(parley, redis_client):
     assert redis_client.llen("checks") == 1
     assert pipeline.check_comment(parley, cid) == "published"
     # the dead worker's late record attempt loses: its lease token is stale
-    assert (
-        pipeline.record(
-            parley, claimed[0], pipeline.Decision("spam", 9, [], "late"), {"verdict": "spam"}, False
-        )
-        is None
-    )
+    late = pipeline.Judged(claimed, pipeline.Decision("spam", 9, [], "late"), {"verdict": "spam"})
+    assert pipeline.record(parley, [late], False) == {}
     assert row(parley, cid).status == "published"
 
 
@@ -259,3 +255,43 @@ def test_purge_removes_old_spam_and_discarded(parley):
         and row(parley, ids[1]) is None
         and row(parley, ids[2]) is not None
     )
+
+
+def test_a_batch_is_claimed_checked_side_by_side_and_recorded_together(
+    parley, akismet_server, redis_client
+):
+    ham = [
+        submit(parley, text)
+        for text in (
+            "Hopeful news from Istanbul.",
+            "Families deserve this.",
+            "Cautious optimism here.",
+        )
+    ]
+    spam = submit(parley, "Cheap watches parley-test-spam")
+    discard = submit(parley, "Worst of the worst parley-test-discard")
+    decided = submit(parley, "Decided before the batch arrived.")
+    assert pipeline.check_comment(parley, decided) == "published"
+    akismet_server.reset()
+    akismet_server.set(delay_ms=200)  # long enough that side-by-side calls overlap
+    batch = [*ham, spam, decided, discard]
+    assert pipeline.check_comments(parley, batch) == [
+        "published",
+        "published",
+        "published",
+        "spam",
+        None,  # a redelivered or re-queued id finds nothing to claim
+        "discarded",
+    ]
+    assert len(akismet_server.requests_to("comment-check")) == 5
+    assert akismet_server.peak_in_flight >= 2
+    assert sorted(public_ids(parley)) == sorted([*ham, decided])
+    for cid in ham:
+        assert event_types(redis_client, cid) == [
+            "comment.received",
+            "comment.published",
+        ]
+    assert event_types(redis_client, spam)[-1] == "comment.spam"
+    # a second delivery of the whole batch changes nothing
+    assert pipeline.check_comments(parley, batch) == [None] * len(batch)
+    assert len(akismet_server.requests_to("comment-check")) == 5
