@@ -44,7 +44,9 @@ def main() -> None:
         ("bare Flask", "bench.bare:app"),
         ("Parley intake", "services.api:create_app()"),
     ):
-        proc, url = start_gunicorn(app, env, tmp, name.replace(" ", "-"))
+        # The production settings of services/gunicorn_conf.py for both, process count
+        # included.
+        proc, url = start_gunicorn(app, env, tmp, name.replace(" ", "-"), workers=None)
         try:
             run_wrk(url, script, args.connections, 3)  # warm-up
             results[name] = run_wrk(url, script, args.connections, args.seconds)

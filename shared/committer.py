@@ -34,11 +34,19 @@ class Duplicate(Exception):
     """The row broke a unique constraint (same author and text, or a reused key)."""
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class Pending:
     comment: dict
     history: dict
-    done: threading.Event = field(default_factory=threading.Event)
+    # Released by the committer once the outcome is known: a bare lock is the cheapest
+    # one-shot signal between two threads (an Event adds a Condition and a second lock).
+    done: threading.Lock = field(default_factory=_held_lock)
     error: BaseException | None = None
 
 
@@ -76,7 +84,7 @@ class GroupCommitter:
         item = Pending(comment, history)
         self._ensure_thread()
         self._queue.put(item)
-        if not item.done.wait(WAIT_SECONDS):
+        if not item.done.acquire(timeout=WAIT_SECONDS):
             raise TimeoutError("the database did not confirm the write in time")
         if item.error is not None:
             raise item.error
@@ -104,7 +112,7 @@ class GroupCommitter:
                 except Exception:  # never let a hand-off failure kill the committer
                     log.exception("after-commit hand-off failed; the sweeper will queue these")
             for item in batch:
-                item.done.set()
+                item.done.release()
 
     def _commit(self, batch: list[Pending]) -> list[dict]:
         try:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from shared import formtoken, queue, textnorm
+from shared.articles import intake_article
 from shared.bootstrap import Container
 from shared.committer import Duplicate, GroupCommitter
 from shared.metrics import COMMENTS_SUBMITTED
-from shared.models import Article, Comment, PublishedComment, new_id, utcnow
+from shared.models import Comment, PublishedComment, new_id, utcnow
 from shared.validation import validate_comment
 
 log = logging.getLogger(__name__)
@@ -113,20 +114,19 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
         return replay
 
     clean, errors = validate_comment(data)
-    with container.stores.articles_read() as session:
-        article = session.execute(
-            select(Article.url, Article.comments_open).where(Article.slug == slug)
-        ).first()
-        if article is None:
-            raise ArticleNotFound(f"There is no article {slug!r}.")
-        if not article.comments_open:
-            raise CommentsClosed(f"Comments on {slug!r} are closed.")
-        if clean and clean.parent_id:
+    article = intake_article(container.stores.articles_read_engine, slug)
+    if article is None:
+        raise ArticleNotFound(f"There is no article {slug!r}.")
+    permalink, comments_open = article
+    if not comments_open:
+        raise CommentsClosed(f"Comments on {slug!r} are closed.")
+    if clean and clean.parent_id:
+        with container.stores.articles_read() as session:
             parent = session.execute(
                 select(PublishedComment.article_slug).where(PublishedComment.id == clean.parent_id)
             ).scalar()
-            if parent != slug:
-                errors = {"parent_id": ["must be a published comment of this article"]}
+        if parent != slug:
+            errors = {"parent_id": ["must be a published comment of this article"]}
     if errors:
         raise InvalidFields("Some fields are not valid; see errors.", errors)
 
@@ -136,7 +136,7 @@ def submit_comment(container: Container, slug: str, data: dict, meta: RequestMet
     row = dict(
         id=comment_id,
         article_slug=slug,
-        article_permalink=article.url,
+        article_permalink=permalink,
         parent_id=clean.parent_id,
         author_name=clean.author_name,
         author_email=clean.author_email,

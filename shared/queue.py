@@ -85,6 +85,13 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def _shown(args: tuple) -> str:
+    """A short form of task arguments: a list of ids is shown by its length."""
+    return ", ".join(
+        f"[{len(arg)} items]" if isinstance(arg, list) else repr(arg)[:80] for arg in args
+    )
+
+
 class TaskQueue:
     """Sends tasks by name. Failures are reported, never raised to the caller: the row
     is already committed and the sweeper will queue it."""
@@ -99,7 +106,16 @@ class TaskQueue:
             request_id = REQUEST_ID.get()
             headers = {REQUEST_ID_HEADER: request_id} if request_id else None
         try:
-            self.celery.send_task(name, args=list(args), retry=False, headers=headers)
+            self.celery.send_task(
+                name,
+                args=list(args),
+                retry=False,
+                headers=headers,
+                # The shown form of the arguments (flower, logs); Celery's default reprs
+                # every argument on every send.
+                argsrepr=_shown(args),
+                kwargsrepr="{}",
+            )
             return True
         except Exception as exc:  # broker down: kombu raises OperationalError & friends
             log.warning(

@@ -97,8 +97,9 @@ def base_env(**values) -> dict:
 
 
 def start_gunicorn(
-    app: str, env: dict, log_dir: Path, name: str, workers: int = 2
+    app: str, env: dict, log_dir: Path, name: str, workers: int | None = 2
 ) -> tuple[Proc, str]:
+    """gunicorn with the production config; ``workers=None`` keeps its process count."""
     port = free_port()
     proc = Proc(
         name,
@@ -108,8 +109,7 @@ def start_gunicorn(
             "services/gunicorn_conf.py",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
+            *(["--workers", str(workers)] if workers else []),
             app,
         ],
         env,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 import uuid
 
@@ -14,6 +15,7 @@ from shared.migrate import upgrade
 from shared.models import PublishedComment
 from tests.akismet_server import AkismetServer
 from tests.e2e.procs import (
+    BIN,
     stack_env,
     start_beat,
     start_gunicorn,
@@ -221,3 +223,26 @@ def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
     print(
         f"kill -9 test: {stranded} comments were mid-check when the worker died; total final {total}"
     )
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_start(stack):
+    # Each gunicorn worker binds its own SO_REUSEPORT socket; without the start-up check a
+    # second server would bind beside the first and silently take half its connections.
+    port = httpx.URL(str(stack["client"].base_url)).port
+    second = subprocess.run(
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            "services/gunicorn_conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "services.api:create_app()",
+        ],
+        env=stack["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert stack["client"].get("/healthz").status_code == 200
