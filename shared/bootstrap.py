@@ -18,7 +18,7 @@ from shared.queue import TaskQueue, make_celery
 
 # Intake batches hold up to 64 comments; 16 calls in flight keep a batch's wall time near
 # one Akismet round trip for the usual sizes without flooding Akismet.
-AKISMET_BATCH_THREADS = 16
+AKISMET_BATCH_THREADS = 64
 
 
 @dataclass

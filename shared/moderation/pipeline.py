@@ -1,8 +1,10 @@
-"""The check of one comment: claim it, gather evidence, ask Akismet, decide, record.
+"""The check of comments: claim them, gather evidence, ask Akismet, decide, record.
 
-No transaction is held open across the Akismet call: the claim commits a lease, the call
-runs with no session, and the verdict is recorded by an update that succeeds only if this
-worker still holds the lease. A redelivered task finds nothing to claim and returns.
+A task checks the batch of one intake commit. No transaction is held open across the
+Akismet calls: one transaction claims the batch with a lease, the calls run side by side
+with no session, and one transaction records the verdicts, each by an update that
+succeeds only if this worker still holds that comment's lease. A redelivered task finds
+nothing to claim and returns.
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from shared.bootstrap import Container
-from shared.db import session_scope
 from shared.metrics import CHECK_SECONDS, COMMENTS_DECIDED
-from shared.models import Comment, utcnow
+from shared.models import Comment, CommentHistory, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
-from shared.moderation.publishing import publish_comment, publish_in
+from shared.moderation.publishing import insert_public_rows, public_row, publish_comment
 from shared.moderation.rules import CommentFacts, evaluate
-from shared.moderation.transitions import Outbox, transition
+from shared.moderation.transitions import Outbox
 from shared.ops import record_decisions
 from shared.spam import akismet_payload
 
@@ -53,8 +54,9 @@ def claim(container: Container, comment_ids: list[str], recheck: bool = False) -
             Comment.status == "received",
             and_(Comment.status == "checking", Comment.lease_until < now),
         )
-    with session_scope(container.stores.moderation) as session:
-        comments = session.scalars(
+    # Core on a bare connection: no Session, no ORM bookkeeping inside the write lock.
+    with container.stores.moderation_engine.begin() as conn:
+        claimed = conn.execute(
             update(Comment)
             .where(Comment.id.in_(comment_ids), claimable)
             .values(
@@ -63,10 +65,17 @@ def claim(container: Container, comment_ids: list[str], recheck: bool = False) -
                 attempts=Comment.attempts + 1,
                 updated_at=now,
             )
-            .returning(Comment)
-            .execution_options(synchronize_session=False)
+            .returning(Comment.id, Comment.attempts)
         ).all()
-    return [Claimed(comment, comment.attempts) for comment in comments]
+    if not claimed:
+        return []
+    tokens = dict(claimed)
+    # The rows are loaded after the commit: the write lock (SQLite has one for the whole
+    # database) is held for the update alone. Should anyone move a row meanwhile, the
+    # record's guard (status and token) refuses this worker's decision.
+    with container.stores.moderation_read() as session:
+        comments = session.scalars(select(Comment).where(Comment.id.in_(tokens))).all()
+    return [Claimed(comment, tokens[comment.id]) for comment in comments]
 
 
 def _next_check(container: Container, comment: Comment, verdict: str):
@@ -144,38 +153,106 @@ def check_comment(container: Container, comment_id: str, recheck: bool = False) 
     return check_comments(container, [comment_id], recheck)[0]
 
 
-def _store(session, container: Container, item: Judged, recheck: bool, now, outbox: Outbox):
-    """One decision inside the record transaction: (new status or None if the lease was
-    lost, whether it was published in this same transaction)."""
+# The decision of one comment, as one conditional update: only the lease holder (status
+# still "checking", attempts unchanged since its claim) can record. Built once, so each
+# execution is a cache hit; the values come from the claimed row and the decision.
+_DECIDE = (
+    update(Comment)
+    .where(
+        Comment.id == bindparam("b_id"),
+        Comment.status == "checking",
+        Comment.attempts == bindparam("b_token"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        decision=bindparam("b_decision"),
+        score=bindparam("b_score"),
+        reasons=bindparam("b_reasons", type_=Comment.reasons.type),
+        akismet=bindparam("b_akismet", type_=Comment.akismet.type),
+        decided_at=bindparam("b_decided_at", type_=Comment.decided_at.type),
+        updated_at=bindparam("b_updated_at", type_=Comment.updated_at.type),
+        lease_until=None,
+        akismet_next_check_at=bindparam("b_next_check", type_=Comment.akismet_next_check_at.type),
+        published_at=bindparam("b_published_at", type_=Comment.published_at.type),
+        publication=bindparam("b_publication"),
+    )
+)
+
+
+def _decision_row(container: Container, item: Judged, recheck: bool, now, publish: bool):
+    """The parameters of :data:`_DECIDE` and the history entries of one decision."""
     comment, decision, akismet = item.lease.comment, item.decision, item.akismet
     if recheck:
         akismet["rechecks"] = int((comment.akismet or {}).get("rechecks", 0)) + 1
     next_check, gave_up = _next_check(container, comment, akismet["verdict"])
     status = "approved" if decision.status == "published" else decision.status
-    done = transition(
-        session,
-        comment,
-        status,
-        actor="worker",
-        action="recheck" if recheck else "check",
-        note=decision.summary + (f". {gave_up}" if gave_up else ""),
-        guard=Comment.attempts == item.lease.token,
-        outbox=outbox,
-        decided_at=now,
-        score=decision.score,
-        reasons=decision.reasons,
-        decision=decision.status,
-        akismet=akismet,
-        lease_until=None,
-        akismet_next_check_at=next_check,
+    history = [
+        dict(
+            comment_id=comment.id,
+            at=now,
+            actor="worker",
+            action="recheck" if recheck else "check",
+            from_status="checking",
+            to_status=status,
+            note=decision.summary + (f". {gave_up}" if gave_up else ""),
+        )
+    ]
+    if publish and status == "approved":
+        # One database for both stores: approved and published in the same transaction.
+        history.append(
+            dict(
+                comment_id=comment.id,
+                at=now,
+                actor="publisher",
+                action="publish",
+                from_status="approved",
+                to_status="published",
+                note=None,
+            )
+        )
+        status = "published"
+    params = dict(
+        b_id=comment.id,
+        b_token=item.lease.token,
+        b_status=status,
+        b_decision=decision.status,
+        b_score=decision.score,
+        b_reasons=decision.reasons,
+        b_akismet=akismet,
+        b_decided_at=now,
+        b_updated_at=now,
+        b_next_check=next_check,
+        b_published_at=now if status == "published" else comment.published_at,
+        b_publication=comment.publication + (status == "published"),
     )
-    if not done:
-        return None, False
-    # One database for both stores: publish in this same transaction (one commit).
-    if status == "approved" and container.stores.shared_database:
-        comment.status = "approved"
-        return status, publish_in(session, comment, now, outbox)
-    return status, False
+    return params, history
+
+
+def _store(conn, container: Container, judged: list[Judged], recheck: bool, now, outbox):
+    """The decisions inside the record transaction; per comment, its new status (None if
+    the lease was lost). Everything is prepared before the first statement, so the write
+    lock is held for the statements alone."""
+    publish_here = container.stores.shared_database
+    prepared = [_decision_row(container, item, recheck, now, publish_here) for item in judged]
+    statuses: list[str | None] = []
+    history: list[dict] = []
+    public: list[dict] = []
+    for item, (params, entries) in zip(judged, prepared, strict=True):
+        if conn.execute(_DECIDE, params).rowcount != 1:
+            statuses.append(None)
+            continue
+        statuses.append(params["b_status"])
+        history += entries
+        comment = item.lease.comment
+        for entry in entries:
+            outbox.add(entry["from_status"], entry["to_status"], comment.id, comment.article_slug)
+        if params["b_status"] == "published":
+            public.append(public_row(comment, now))
+    if history:
+        conn.execute(insert(CommentHistory), history)
+    if public:
+        insert_public_rows(conn, public)
+    return statuses
 
 
 def record(container: Container, judged: list[Judged], recheck: bool) -> dict[str, str]:
@@ -183,12 +260,12 @@ def record(container: Container, judged: list[Judged], recheck: bool) -> dict[st
     the approved ones. Returns {comment id: new status} for those recorded."""
     now = utcnow()
     outbox = Outbox()
-    with session_scope(container.stores.moderation) as session:
-        stored = [_store(session, container, item, recheck, now, outbox) for item in judged]
+    with container.stores.moderation_engine.begin() as conn:
+        stored = _store(conn, container, judged, recheck, now, outbox)
     outbox.flush(container)
     statuses: dict[str, str] = {}
     timings = []
-    for item, (status, published) in zip(judged, stored, strict=True):
+    for item, status in zip(judged, stored, strict=True):
         comment, decision = item.lease.comment, item.decision
         if status is None:
             log.warning(
@@ -212,9 +289,8 @@ def record(container: Container, judged: list[Judged], recheck: bool) -> dict[st
                 "akismet": item.akismet.get("verdict"),
             },
         )
-        if status == "approved":
-            if not published:
-                publish_comment(container, comment.id)
+        if status == "approved":  # the article store is another database
+            publish_comment(container, comment.id)
             status = "published"
         statuses[comment.id] = status
     record_decisions(container.settings.redis_url, timings)

@@ -12,6 +12,7 @@ import logging
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from shared.bootstrap import Container
 from shared.db import session_scope
@@ -29,12 +30,15 @@ _INSERTS = {
 }
 
 
-def _insert_ignoring_duplicates(session, values: dict) -> None:
-    dialect = session.get_bind().dialect.name
-    session.execute(_INSERTS["postgresql" if dialect == "postgresql" else "sqlite"], values)
+def insert_public_rows(session, rows: dict | list[dict]) -> None:
+    """Insert public rows, skipping any that exist (the exactly-once key); ``session`` is
+    a Session or a Core connection."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
+    session.execute(_INSERTS["postgresql" if dialect == "postgresql" else "sqlite"], rows)
 
 
-def _public_row(comment: Comment, now) -> dict:
+def public_row(comment: Comment, now) -> dict:
     return dict(
         id=comment.id,
         article_slug=comment.article_slug,
@@ -63,7 +67,7 @@ def _mark_published(session, comment: Comment, now, outbox: Outbox) -> bool:
 def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
     """Publish inside ``session`` when both stores share its database: the public row and
     the ``approved → published`` move commit together, or not at all."""
-    _insert_ignoring_duplicates(session, _public_row(comment, now))
+    insert_public_rows(session, public_row(comment, now))
     return _mark_published(session, comment, now, outbox)
 
 
@@ -83,7 +87,7 @@ def publish_comment(container: Container, comment_id: str) -> bool:
         # between leaves the comment approved; the sweeper publishes it again, and the
         # insert keyed by comment id does nothing the second time.
         with session_scope(container.stores.articles) as session:
-            _insert_ignoring_duplicates(session, _public_row(comment, now))
+            insert_public_rows(session, public_row(comment, now))
         with session_scope(container.stores.moderation) as session:
             done = _mark_published(session, comment, now, outbox)
     outbox.flush(container)
