@@ -25,8 +25,14 @@ import httpx
 import sqlalchemy as sa
 
 from bench.common import bench_store, percentile
-from tests.akismet_server import AkismetServer
-from tests.e2e.procs import stack_env, start_gunicorn, start_redis, start_worker, wait_for
+from tests.e2e.procs import (
+    stack_env,
+    start_akismet,
+    start_gunicorn,
+    start_redis,
+    start_worker,
+    wait_for,
+)
 
 WORDS = (
     "talks exchange prisoners istanbul delegation ceasefire border families return hope news report "
@@ -114,11 +120,13 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
 def run_delay(delay_ms: int, args, tmp: Path) -> dict:
     db = bench_store(tmp, f"pipeline-{delay_ms}", args.postgres)
     redis_proc, redis_url = start_redis(tmp)
-    akismet = AkismetServer(port=0, delay_ms=delay_ms).start()
+    # Its own process, as the real service is remote: the load generator's threads do not
+    # share a GIL with it.
+    akismet, akismet_url = start_akismet(tmp, delay_ms, name=f"akismet-{delay_ms}")
     env = stack_env(
         db,
         redis_url,
-        akismet.url,
+        akismet_url,
     )
     api, url = start_gunicorn("services.api:create_app()", env, tmp, f"api-{delay_ms}")
     workers = []

@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
@@ -67,27 +67,43 @@ def effective(settings: Settings, overrides: dict[str, str]) -> dict[str, float]
     return values
 
 
+def _others():
+    return select(func.count()).select_from(Comment).where(Comment.id != bindparam("h_id"))
+
+
+# The author's record and the site-wide near-duplicates, in one round trip; built once so
+# that every check reuses the compiled statement.
+_HISTORY = select(
+    _others()
+    .where(Comment.author_email == bindparam("h_email"), Comment.status == "published")
+    .scalar_subquery(),
+    _others()
+    .where(Comment.author_email == bindparam("h_email"), Comment.status == "spam")
+    .scalar_subquery(),
+    _others()
+    .where(
+        Comment.content_hash == bindparam("h_hash"),
+        Comment.created_at >= bindparam("h_since", type_=Comment.created_at.type),
+    )
+    .scalar_subquery(),
+)
+
+
 def rule_context(
     session: Session, settings: Settings, cache: PolicyCache, comment: Comment
 ) -> tuple[RuleContext, dict]:
     """The :class:`RuleContext` for one comment, and the thresholds in force."""
     lists, overrides = cache.get(session)
     values = effective(settings, overrides)
-    # The author's record and the site-wide near-duplicates, in one round trip.
     since = utcnow() - timedelta(hours=settings.duplicate_window_hours)
-    others = select(func.count()).select_from(Comment).where(Comment.id != comment.id)
     approved, spam, similar = session.execute(
-        select(
-            others.where(
-                Comment.author_email == comment.author_email, Comment.status == "published"
-            ).scalar_subquery(),
-            others.where(
-                Comment.author_email == comment.author_email, Comment.status == "spam"
-            ).scalar_subquery(),
-            others.where(
-                Comment.content_hash == comment.content_hash, Comment.created_at >= since
-            ).scalar_subquery(),
-        )
+        _HISTORY,
+        {
+            "h_id": comment.id,
+            "h_email": comment.author_email,
+            "h_hash": comment.content_hash,
+            "h_since": since,
+        },
     ).one()
     ctx = RuleContext.from_lists(
         None,

@@ -42,30 +42,48 @@ class Judged:
     akismet: dict
 
 
+def _claim_where(claimable):
+    """The claim: a lease on each listed comment that is ``claimable`` now. Built once per
+    kind, so each execution reuses the compiled statement. Core on a bare connection: no
+    Session and no ORM bookkeeping inside the write lock."""
+    return (
+        update(Comment)
+        .where(Comment.id.in_(bindparam("c_ids", expanding=True)), claimable)
+        .values(
+            status="checking",
+            lease_until=bindparam("c_lease_until", type_=Comment.lease_until.type),
+            attempts=Comment.attempts + 1,
+            updated_at=bindparam("c_now", type_=Comment.updated_at.type),
+        )
+        .returning(Comment.id, Comment.attempts)
+    )
+
+
+_NOW = bindparam("c_now", type_=Comment.updated_at.type)
+# New comments, and those whose checking worker let its lease run out (it died).
+_CLAIM = _claim_where(
+    or_(
+        Comment.status == "received",
+        and_(Comment.status == "checking", Comment.lease_until < _NOW),
+    )
+)
+# Comments held for an Akismet error whose recheck is due.
+_CLAIM_HELD = _claim_where(and_(Comment.status == "held", Comment.akismet_next_check_at <= _NOW))
+_LOAD = select(Comment).where(Comment.id.in_(bindparam("c_ids", expanding=True)))
+
+
 def claim(container: Container, comment_ids: list[str], recheck: bool = False) -> list[Claimed]:
     """Take the lease on those of ``comment_ids`` that are ours to check, in one short write
     transaction; the others (decided, or leased to a live worker) are left alone."""
-    settings = container.settings
     now = utcnow()
-    if recheck:
-        claimable = and_(Comment.status == "held", Comment.akismet_next_check_at <= now)
-    else:
-        claimable = or_(
-            Comment.status == "received",
-            and_(Comment.status == "checking", Comment.lease_until < now),
-        )
-    # Core on a bare connection: no Session, no ORM bookkeeping inside the write lock.
     with container.stores.moderation_engine.begin() as conn:
         claimed = conn.execute(
-            update(Comment)
-            .where(Comment.id.in_(comment_ids), claimable)
-            .values(
-                status="checking",
-                lease_until=now + timedelta(seconds=settings.lease_seconds),
-                attempts=Comment.attempts + 1,
-                updated_at=now,
-            )
-            .returning(Comment.id, Comment.attempts)
+            _CLAIM_HELD if recheck else _CLAIM,
+            {
+                "c_ids": list(comment_ids),
+                "c_now": now,
+                "c_lease_until": now + timedelta(seconds=container.settings.lease_seconds),
+            },
         ).all()
     if not claimed:
         return []
@@ -74,7 +92,7 @@ def claim(container: Container, comment_ids: list[str], recheck: bool = False) -
     # database) is held for the update alone. Should anyone move a row meanwhile, the
     # record's guard (status and token) refuses this worker's decision.
     with container.stores.moderation_read() as session:
-        comments = session.scalars(select(Comment).where(Comment.id.in_(tokens))).all()
+        comments = session.scalars(_LOAD, {"c_ids": list(tokens)}).all()
     return [Claimed(comment, tokens[comment.id]) for comment in comments]
 
 

@@ -172,6 +172,37 @@ def start_beat(env: dict, log_dir: Path, schedule: Path) -> Proc:
     )
 
 
+def start_akismet(log_dir: Path, delay_ms: float = 0, name: str = "akismet") -> tuple[Proc, str]:
+    """The Akismet-compatible server as a process of its own (its own GIL and CPU time,
+    as the real service has), on a free port; returns it and its base URL."""
+    port = free_port()
+    proc = Proc(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "tests.akismet_server",
+            "--port",
+            str(port),
+            "--delay-ms",
+            str(delay_ms),
+        ],
+        base_env(),
+        log_dir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: httpx.get(url + "/_control", timeout=1).status_code == 200,
+            30,
+            f"{name} to answer",
+        )
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"{name} did not start:\n{proc.log()[-3000:]}") from None
+    return proc, url
+
+
 def start_redis(log_dir: Path) -> tuple[Proc, str]:
     """A private, throw-away Redis for one test module or benchmark: concurrent runs on
     this machine cannot consume each other's messages."""
