@@ -103,13 +103,16 @@ def make_committer(container: Container) -> GroupCommitter:
     )
 
 
-def submit_comment(container: Container, slug: str, data: dict, meta: RequestMeta) -> Accepted:
+def submit_comment(
+    container: Container, slug: str, data: dict, meta: RequestMeta, *, replay_checked=False
+) -> Accepted:
     """Validate and durably store one comment, then queue its check.
 
     Raises an :class:`IntakeError` subclass for anything the submitter must fix. Database
-    errors propagate (the API answers 503); queue errors do not.
+    errors propagate (the API answers 503); queue errors do not. ``replay_checked`` says
+    the caller already looked the ``Idempotency-Key`` up and found no first answer.
     """
-    replay = find_replay(container, meta.idempotency_key)
+    replay = None if replay_checked else find_replay(container, meta.idempotency_key)
     if replay:
         return replay
 

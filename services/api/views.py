@@ -73,20 +73,17 @@ def post_comment(slug: str):
                 {"Retry-After": str(wait)},
             )
     try:
-        accepted = replay or submit_comment(parley, slug, data, meta)
+        accepted = replay or submit_comment(parley, slug, data, meta, replay_checked=True)
     except IntakeError as exc:
         return _refuse(exc.status, exc.title, exc.detail, slug, data, errors=exc.errors)
     if not accepted.replayed:
         limiter.hit(meta.user_ip)
     if from_form:
         return redirect(url_for("pages.article", slug=accepted.article) + "#comment-pending", 303)
-    response = jsonify(
-        id=accepted.id,
-        status="pending",
-        status_url=url_for("public_api.comment_status", comment_id=accepted.id, _external=True),
-    )
+    status_url = url_for("public_api.comment_status", comment_id=accepted.id, _external=True)
+    response = jsonify(id=accepted.id, status="pending", status_url=status_url)
     response.status_code = 202
-    response.headers["Location"] = response.json["status_url"]
+    response.headers["Location"] = status_url
     return response
 
 
