@@ -45,6 +45,14 @@ def sentence(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + "."
 
 
+def submit(client: httpx.Client, rng: random.Random, name: str, email: str) -> str:
+    """POST one distinct, clean comment to the bench article; its id."""
+    body = {"author_name": name, "author_email": email, "content": sentence(rng)}
+    response = client.post("/api/v1/articles/bench/comments", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
 def post_many(url: str, count: int, threads: int = 16) -> None:
     """Submit ``count`` distinct comments as fast as ``threads`` HTTP clients can."""
     counter = iter(range(count))
@@ -58,13 +66,7 @@ def post_many(url: str, count: int, threads: int = 16) -> None:
                     n = next(counter, None)
                 if n is None:
                     return
-                body = {
-                    "author_name": f"Reader {n}",
-                    "author_email": f"reader{n}.{seed}@example.org",
-                    "content": sentence(rng),
-                }
-                response = client.post("/api/v1/articles/bench/comments", json=body)
-                assert response.status_code == 202, response.text
+                submit(client, rng, f"Reader {n}", f"reader{n}.{seed}@example.org")
 
     workers = [threading.Thread(target=run, args=(i + time.time_ns(),)) for i in range(threads)]
     for t in workers:
@@ -99,15 +101,11 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
                 at = start + n / rate
                 if (delay := at - time.time()) > 0:
                     time.sleep(delay)
-                body = {
-                    "author_name": f"Paced {n}",
-                    "author_email": f"paced{n}.{time.time_ns()}@example.org",
-                    "content": sentence(rng),
-                }
-                response = client.post("/api/v1/articles/bench/comments", json=body)
-                assert response.status_code == 202, response.text
+                comment_id = submit(
+                    client, rng, f"Paced {n}", f"paced{n}.{time.time_ns()}@example.org"
+                )
                 with lock:
-                    sent[response.json()["id"]] = at
+                    sent[comment_id] = at
 
     threads = [threading.Thread(target=run) for _ in range(senders)]
     for t in threads:

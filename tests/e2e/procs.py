@@ -96,6 +96,20 @@ def base_env(**values) -> dict:
     return env
 
 
+def _answering(proc: Proc, url: str, path: str) -> str:
+    """``url`` once ``proc`` answers GET ``path`` with 200; stops it and fails otherwise."""
+    try:
+        wait_for(
+            lambda: httpx.get(url + path, timeout=1).status_code == 200,
+            30,
+            f"{proc.name} to answer",
+        )
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"{proc.name} did not start:\n{proc.log()[-3000:]}") from None
+    return url
+
+
 def start_gunicorn(
     app: str, env: dict, log_dir: Path, name: str, workers: int | None = 2
 ) -> tuple[Proc, str]:
@@ -115,17 +129,7 @@ def start_gunicorn(
         env,
         log_dir,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: httpx.get(url + "/healthz", timeout=1).status_code == 200,
-            30,
-            f"{name} to answer",
-        )
-    except AssertionError:
-        proc.stop()
-        raise AssertionError(f"{name} did not start:\n{proc.log()[-3000:]}") from None
-    return proc, url
+    return proc, _answering(proc, f"http://127.0.0.1:{port}", "/healthz")
 
 
 def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: int = 16) -> Proc:
@@ -190,17 +194,7 @@ def start_akismet(log_dir: Path, delay_ms: float = 0, name: str = "akismet") -> 
         base_env(),
         log_dir,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: httpx.get(url + "/_control", timeout=1).status_code == 200,
-            30,
-            f"{name} to answer",
-        )
-    except AssertionError:
-        proc.stop()
-        raise AssertionError(f"{name} did not start:\n{proc.log()[-3000:]}") from None
-    return proc, url
+    return proc, _answering(proc, f"http://127.0.0.1:{port}", "/_control")
 
 
 def start_redis(log_dir: Path) -> tuple[Proc, str]:
