@@ -14,8 +14,9 @@ from shared import ops
 from shared.logs import configure_logging
 
 # Two processes per core, eight threads each; threads overlap the waits on the database and
-# Redis. Measured with `make bench` on 2 cores: 4 x 8 beat 2 x 8 by about 25 %; more
-# threads per process lose to GIL hand-offs, more processes to SQLite writer contention.
+# Redis. Measured on 2 cores (intake benchmark, runs vary): 4 x 8 gave 1,220-1,620
+# accepted/s, 2 x 8 1,250-1,330, 3 x 6 1,590, 6 x 8 1,560, 8 x 8 990; more threads per
+# process lose to GIL hand-offs, more processes to SQLite writer contention.
 workers = int(os.environ.get("PARLEY_HTTP_WORKERS", 2 * multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("PARLEY_HTTP_THREADS", 8))

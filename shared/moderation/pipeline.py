@@ -246,12 +246,10 @@ def _decision_row(container: Container, item: Judged, recheck: bool, now, publis
     return params, history
 
 
-def _store(conn, container: Container, judged: list[Judged], recheck: bool, now, outbox):
-    """The decisions inside the record transaction; per comment, its new status (None if
-    the lease was lost). Everything is prepared before the first statement, so the write
-    lock is held for the statements alone."""
-    publish_here = container.stores.shared_database
-    prepared = [_decision_row(container, item, recheck, now, publish_here) for item in judged]
+def _store(conn, judged: list[Judged], prepared: list, now, outbox: Outbox):
+    """The decisions inside the record transaction, from the parameters and history that
+    :func:`_decision_row` prepared before it began (the write lock is held for the
+    statements alone). Per comment, its new status, or None if the lease was lost."""
     statuses: list[str | None] = []
     history: list[dict] = []
     public: list[dict] = []
@@ -278,8 +276,10 @@ def record(container: Container, judged: list[Judged], recheck: bool) -> dict[st
     the approved ones. Returns {comment id: new status} for those recorded."""
     now = utcnow()
     outbox = Outbox()
-    with container.stores.moderation_engine.begin() as conn:
-        stored = _store(conn, container, judged, recheck, now, outbox)
+    publish_here = container.stores.shared_database
+    prepared = [_decision_row(container, item, recheck, now, publish_here) for item in judged]
+    with container.stores.moderation_engine.begin() as conn:  # takes the write lock
+        stored = _store(conn, judged, prepared, now, outbox)
     outbox.flush(container)
     statuses: dict[str, str] = {}
     timings = []
