@@ -1,7 +1,8 @@
 """Intake benchmark: comments accepted per second (validate, durable insert, enqueue)
 against a bare Flask endpoint under identical gunicorn settings, in one run.
 
-    make bench        (or: .venv/bin/python -m bench.intake [--seconds 15] [--connections 32])
+    make bench        (or: .venv/bin/python -m bench.intake [--seconds 15] [--connections 32]
+                       [--postgres postgresql://postgres@127.0.0.1/test])
 
 Rate limit and flood control are switched off (one load generator is one IP); everything
 else is the real intake path on the default SQLite store with WAL and synchronous=FULL,
@@ -26,10 +27,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run on PostgreSQL (a fresh database on this server)"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    db = bench_store(tmp, "parley")
+    db = bench_store(tmp, "parley", args.postgres)
     redis_proc, redis_url = start_redis(tmp)
     redis = redis_lib.Redis.from_url(redis_url)
     script = tmp / "post.lua"
@@ -37,7 +41,8 @@ def main() -> None:
     env = stack_env(db, redis_url)
 
     print(
-        f"== intake benchmark: {args.connections} connections, {args.seconds}s per target, SQLite (WAL, synchronous=FULL)"
+        f"== intake benchmark: {args.connections} connections, {args.seconds}s per target, "
+        + ("PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=FULL)")
     )
     results = {}
     for name, app in (
