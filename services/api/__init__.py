@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services import http, ratelimit
@@ -10,6 +11,17 @@ from services.admin_api import admin_api
 from services.api.pages import pages
 from services.api.views import public_api
 from shared.bootstrap import Container, bootstrap
+
+
+class NoSessions(SecureCookieSessionInterface):
+    """The public API, its admin API and the demo page keep no cookie session (the form
+    carries a signed token instead): do not build a signed session for every request."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
 
 
 def create_app(parley: Container | None = None) -> Flask:
@@ -23,6 +35,7 @@ def create_app(parley: Container | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
+    app.session_interface = NoSessions()
     http.install(app, parley)
     app.extensions["parley_limiter"] = ratelimit.SubmissionLimiter(settings)
     app.register_blueprint(public_api)
