@@ -4,7 +4,8 @@ It speaks Akismet's real wire protocol (form-encoded POSTs to ``/1.1/...``, plai
 answers, ``X-akismet-*`` headers), so Parley's code is exercised through the real
 ``akismet`` client and ``httpx`` instead of mocks. Verdicts follow content triggers like
 real Akismet's test values; failures (5xx, timeouts, garbage, dropped connections, an
-invalid key) can be switched on from Python or over HTTP.
+invalid key) can be switched on from Python or over HTTP, and a comment containing
+``parley-test-error`` always gets a 500 (one failing comment among good ones).
 
 Three ways to use it:
 
@@ -179,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "garbage":
             self._send(200, "<html>oops</html>", ctype="text/html")
+            return
+        if endpoint == "comment-check" and "parley-test-error" in form.get("comment_content", ""):
+            self._send(500, "Internal Server Error")
             return
         key_field = "key" if endpoint == "verify-key" else "api_key"
         key_ok = mode != "invalid" and owner._key_valid(form.get(key_field))

@@ -295,3 +295,28 @@ def test_a_batch_is_claimed_checked_side_by_side_and_recorded_together(
     # a second delivery of the whole batch changes nothing
     assert pipeline.check_comments(parley, batch) == [None] * len(batch)
     assert len(akismet_server.requests_to("comment-check")) == 5
+
+
+def test_one_akismet_failure_in_a_batch_holds_that_comment_alone(parley, akismet_server):
+    good = [submit(parley, text) for text in ("Good news at last.", "Let them come home.")]
+    failing = submit(parley, "Akismet chokes on this one parley-test-error")
+    assert pipeline.check_comments(parley, [good[0], failing, good[1]]) == [
+        "published",
+        "held",
+        "published",
+    ]
+    held = row(parley, failing)
+    assert held.akismet["verdict"] == "error" and held.akismet_next_check_at is not None
+    assert sorted(public_ids(parley)) == sorted(good)
+
+
+def test_a_batch_records_only_the_comments_whose_lease_it_still_holds(parley, akismet_server):
+    ids = [submit(parley, text) for text in ("First thought.", "Second thought.", "Third.")]
+    leases = pipeline.claim(parley, ids)
+    # Meanwhile the second one's lease ran out and another worker claimed it.
+    with session_scope(parley.stores.moderation) as session:
+        session.get(Comment, ids[1]).attempts += 1
+    statuses = pipeline.record(parley, pipeline.judge(parley, leases), False)
+    assert statuses == {ids[0]: "published", ids[2]: "published"}
+    assert row(parley, ids[1]).status == "checking"  # left to the worker that holds it
+    assert sorted(public_ids(parley)) == sorted([ids[0], ids[2]])
