@@ -44,9 +44,6 @@ class EventLog:
     def __init__(self, redis):
         self.redis = redis
 
-    def append(self, type_: str, comment_id: str, article: str, at: datetime | None = None) -> bool:
-        return self.append_many([(type_, comment_id, article, at)])
-
     def append_many(self, events: list[tuple[str, str, str, datetime | None]]) -> bool:
         """Append several events in one round trip."""
         entries = [event_fields(*event) for event in events]

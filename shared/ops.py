@@ -16,7 +16,7 @@ computes them when scraped, from Redis (queue depths, live workers) and the data
 (comments by status, oldest unchecked age), so they are right whichever process serves.
 
 **The ops page's series live in Redis**, cheap to write and shared by every container:
-the pipeline and the Akismet client bump per-minute hash fields (:func:`record_decision`,
+the pipeline and the Akismet client bump per-minute hash fields (:func:`record_decisions`,
 :func:`record_akismet`), a beat task samples queue depths every 15 s
 (:func:`sample`), and everything expires after two hours. Latency percentiles are
 approximate: observations are counted in fixed buckets per minute and a percentile is
@@ -260,15 +260,9 @@ def _bump(redis_url: str | None, fields: dict[str, int]) -> None:
         log.debug("ops series not recorded", extra={"error": str(exc)})
 
 
-def record_decision(
-    redis_url: str | None, decision: str, check_seconds: float | None = None
-) -> None:
-    """Count a decision (and its receipt→decision latency) in this minute's ops series."""
-    record_decisions(redis_url, [(decision, check_seconds)])
-
-
 def record_decisions(redis_url: str | None, decisions: list[tuple[str, float | None]]) -> None:
-    """:func:`record_decision` for several decisions, in one round trip."""
+    """Count decisions (each with its receipt→decision latency, or None for a recheck) in
+    this minute's ops series, in one round trip."""
     fields: dict[str, int] = {}
     for decision, check_seconds in decisions:
         names = [f"decided:{decision}"]

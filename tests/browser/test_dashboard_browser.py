@@ -180,8 +180,10 @@ def test_roles_settings_activity_and_ops(page, fresh):
     screenshot(page, "activity")
 
     # a little traffic, so the charts have something to draw
-    for decision, seconds in (("published", 0.4), ("held", 0.9), ("spam", 0.3), ("published", 0.5)):
-        ops.record_decision(stack.container.settings.redis_url, decision, seconds)
+    ops.record_decisions(
+        stack.container.settings.redis_url,
+        [("published", 0.4), ("held", 0.9), ("spam", 0.3), ("published", 0.5)],
+    )
     ops.record_akismet(stack.container.settings.redis_url, "comment-check", "ok", 0.12)
     ops.write_heartbeat(stack.container.redis, "worker@browser-test", 2)
     page.get_by_role("link", name="Ops", exact=True).click()

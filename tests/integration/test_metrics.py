@@ -186,13 +186,13 @@ def test_scrape_survives_redis_down(make_container):
 
 
 def test_recording_never_raises_with_redis_down():
-    ops.record_decision("redis://127.0.0.1:1/0", "published", 0.4)
+    ops.record_decisions("redis://127.0.0.1:1/0", [("published", 0.4)])
     ops.record_akismet("redis://127.0.0.1:1/0", "comment-check", "timeout", 5.0)
-    ops.record_decision(None, "held")
+    ops.record_decisions(None, [("held", None)])
 
 
 def test_ops_series_shape_and_samples(container, redis_client):
-    ops.record_decision(container.settings.redis_url, "held", 1.5)
+    ops.record_decisions(container.settings.redis_url, [("held", 1.5)])
     ops.record_akismet(container.settings.redis_url, "comment-check", "timeout", 0.2)
     redis_client.rpush("checks", "m1", "m2")
     ops.sample(container)
