@@ -42,6 +42,9 @@ class Judged:
     akismet: dict
 
 
+_NOW = bindparam("c_now", type_=Comment.updated_at.type)
+
+
 def _claim_where(claimable):
     """The claim: a lease on each listed comment that is ``claimable`` now. Built once per
     kind, so each execution reuses the compiled statement. Core on a bare connection: no
@@ -53,13 +56,12 @@ def _claim_where(claimable):
             status="checking",
             lease_until=bindparam("c_lease_until", type_=Comment.lease_until.type),
             attempts=Comment.attempts + 1,
-            updated_at=bindparam("c_now", type_=Comment.updated_at.type),
+            updated_at=_NOW,
         )
         .returning(Comment.id, Comment.attempts)
     )
 
 
-_NOW = bindparam("c_now", type_=Comment.updated_at.type)
 # New comments, and those whose checking worker let its lease run out (it died).
 _CLAIM = _claim_where(
     or_(
