@@ -53,9 +53,10 @@ def submit(client: httpx.Client, rng: random.Random, name: str, email: str) -> s
     return response.json()["id"]
 
 
-def post_many(url: str, count: int, threads: int = 16) -> None:
-    """Submit ``count`` distinct comments as fast as ``threads`` HTTP clients can."""
-    counter = iter(range(count))
+def _send(url: str, count: int, threads: int, send) -> None:
+    """``threads`` HTTP clients, one kept per thread, take the numbers 0 … count-1 in turn
+    and call ``send(client, rng, n)`` for each."""
+    numbers = iter(range(count))
     lock = threading.Lock()
 
     def run(seed: int) -> None:
@@ -63,16 +64,27 @@ def post_many(url: str, count: int, threads: int = 16) -> None:
         with httpx.Client(base_url=url, timeout=30) as client:
             while True:
                 with lock:
-                    n = next(counter, None)
+                    n = next(numbers, None)
                 if n is None:
                     return
-                submit(client, rng, f"Reader {n}", f"reader{n}.{seed}@example.org")
+                send(client, rng, n)
 
     workers = [threading.Thread(target=run, args=(i + time.time_ns(),)) for i in range(threads)]
     for t in workers:
         t.start()
     for t in workers:
         t.join()
+
+
+def post_many(url: str, count: int, threads: int = 16) -> None:
+    """Submit ``count`` distinct comments as fast as ``threads`` HTTP clients can."""
+    run = time.time_ns()
+    _send(
+        url,
+        count,
+        threads,
+        lambda client, rng, n: submit(client, rng, f"Reader {n}", f"reader{n}.{run}@example.org"),
+    )
 
 
 def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str, float]:
@@ -84,34 +96,19 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
     Each sender keeps one HTTP client: building a client per request (TLS context and all)
     would cost the load generator more CPU than Parley spends on the comment.
     """
-    total = int(rate * seconds)
     start = time.time() + 0.5
-    numbers = iter(range(total))
     lock = threading.Lock()
     sent: dict[str, float] = {}
 
-    def run() -> None:
-        rng = random.Random(time.time_ns())
-        with httpx.Client(base_url=url, timeout=30) as client:
-            while True:
-                with lock:
-                    n = next(numbers, None)
-                if n is None:
-                    return
-                at = start + n / rate
-                if (delay := at - time.time()) > 0:
-                    time.sleep(delay)
-                comment_id = submit(
-                    client, rng, f"Paced {n}", f"paced{n}.{time.time_ns()}@example.org"
-                )
-                with lock:
-                    sent[comment_id] = at
+    def send(client: httpx.Client, rng: random.Random, n: int) -> None:
+        at = start + n / rate
+        if (delay := at - time.time()) > 0:
+            time.sleep(delay)
+        comment_id = submit(client, rng, f"Paced {n}", f"paced{n}.{time.time_ns()}@example.org")
+        with lock:
+            sent[comment_id] = at
 
-    threads = [threading.Thread(target=run) for _ in range(senders)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _send(url, int(rate * seconds), senders, send)
     return sent
 
 
