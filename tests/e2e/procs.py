@@ -230,9 +230,9 @@ def start_redis(log_dir: Path) -> tuple[Proc, str]:
     return proc, url
 
 
-def stack_env(db: str, redis_url: str, akismet_url: str | None = None, **extra) -> dict:
-    """The environment of a Parley process under test: one SQLite file for both stores,
-    the given Redis, the Akismet-compatible server (if any), no rate limits."""
+def stack_values(db: str, redis_url: str, akismet_url: str | None = None, **extra) -> dict:
+    """The Parley settings of a process under test: one SQLite file for both stores, the
+    given Redis, the Akismet-compatible server (if any), no rate limits."""
     values = dict(
         PARLEY_DATABASE_URL=db,
         PARLEY_REDIS_URL=redis_url,
@@ -247,4 +247,9 @@ def stack_env(db: str, redis_url: str, akismet_url: str | None = None, **extra) 
             PARLEY_AKISMET_API_URL=akismet_url,
         )
     values.update(extra)
-    return base_env(**values)
+    return values
+
+
+def stack_env(db: str, redis_url: str, akismet_url: str | None = None, **extra) -> dict:
+    """The whole environment of a Parley process under test: :func:`stack_values`."""
+    return base_env(**stack_values(db, redis_url, akismet_url, **extra))

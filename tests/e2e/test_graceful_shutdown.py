@@ -28,7 +28,7 @@ from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, start_redis, start_worker, wait_for
+from tests.e2e.procs import base_env, stack_values, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import queued_comment_ids
 
 pytestmark = pytest.mark.e2e
@@ -106,17 +106,7 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
     redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     akismet = AkismetServer(port=0).start()
     akismet.set(delay_ms=300)
-    values = dict(
-        PARLEY_DATABASE_URL=db,
-        PARLEY_REDIS_URL=redis_url,
-        PARLEY_SECRET_KEY="e2e-secret",
-        PYTHON_AKISMET_API_KEY="test-key",
-        PYTHON_AKISMET_BLOG_URL="https://news.example",
-        PARLEY_AKISMET_API_URL=akismet.url,
-        PARLEY_LEASE_SECONDS="5",
-        PARLEY_RATE_LIMIT="off",
-        PARLEY_FLOOD_SECONDS="0",
-    )
+    values = stack_values(db, redis_url, akismet.url, PARLEY_LEASE_SECONDS="5")
     env = base_env(**values)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     container = Container(load_settings(values))
