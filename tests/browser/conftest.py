@@ -27,7 +27,7 @@ from shared.migrate import upgrade
 from shared.models import ArticleBase, Comment, CommentHistory, ModerationBase, utcnow
 from shared.textnorm import content_hash, sha256
 from tests.conftest import truncate
-from tests.e2e.procs import Proc, base_env, start_gunicorn, start_redis
+from tests.e2e.procs import Proc, base_env, stack_values, start_gunicorn, start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -75,27 +75,15 @@ def stack(tmp_path_factory):
     upgrade(database_url, database_url)
     redis_proc, redis_url = start_redis(folder)
     secret = uuid.uuid4().hex
-    env = base_env(
+    values = stack_values(
+        database_url,
+        redis_url,
         PARLEY_ENV="test",
-        PARLEY_DATABASE_URL=database_url,
-        PARLEY_REDIS_URL=redis_url,
         PARLEY_SECRET_KEY=secret,
         PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
-        PARLEY_RATE_LIMIT="off",
-        PARLEY_FLOOD_SECONDS="0",
     )
-    container = Container(
-        load_settings(
-            {},
-            env="test",
-            database_url=database_url,
-            redis_url=redis_url,
-            secret_key=secret,
-            admin_token=ADMIN_TOKEN,
-            rate_limit="off",
-            flood_seconds=0,
-        )
-    )
+    env = base_env(**values)
+    container = Container(load_settings(values))
     started: list[Proc] = []
     try:
         api, api_url = start_gunicorn("services.api:create_app()", env, folder, "api", workers=1)
