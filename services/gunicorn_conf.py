@@ -88,6 +88,14 @@ def post_worker_init(worker):
     sys.setswitchinterval(0.001)
 
 
+def worker_exit(server, worker):
+    """The api process that is the host's intake writer answers the comments that already
+    reached it before it exits; the next request elects another writer."""
+    parley = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("parley")
+    if parley is not None and "committer" in parley.__dict__:
+        parley.committer.close()
+
+
 def child_exit(server, worker):
     """Prometheus multiprocess mode: drop a dead worker's live gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -87,6 +87,8 @@ class Container:
             self.redis.connection_pool.reset()
 
     def close(self) -> None:
+        if "committer" in self.__dict__:
+            self.committer.close()
         if "stores" in self.__dict__:
             self.stores.dispose(close=True)
         if "redis" in self.__dict__:

@@ -1,140 +1,435 @@
-"""Group commit: many concurrent submissions, one transaction, one fsync.
+"""Group commit across a host: one writer commits the new comments of every api process.
 
-Each API process runs one committer thread. A request hands over its prepared rows and
-waits; the committer takes everything waiting (up to ``max_batch``), inserts it in one
-transaction and commits, then wakes each request with its own outcome. The promise is
-unchanged: a request is answered only after *its* row is committed. Under load the cost
-of the durable write (the fsync, SQLite's single write lock, a PostgreSQL round trip) is
-shared by the batch instead of paid per comment; with one request at a time a batch is
-one row and nothing waits.
+A request hands its prepared row to the host's *intake writer* over a local socket and
+waits for the answer. The writer reads everything that has arrived from all processes,
+inserts it in one transaction, commits, hands the batch to the workers (one check task and
+the ``comment.received`` events, one Redis round trip each), and only then answers each
+request with its own outcome. The promise is unchanged: a request is answered only after
+*its* row is committed.
 
-After the commit, and before answering, the committer hands the batch to the workers with
-one check task and appends the ``comment.received`` events in one Redis round trip.
+Why one writer per host rather than one per process: the fixed costs of a batch (the
+commit and its fsync, the Celery message, the Redis round trips) are shared by every
+comment that arrived meanwhile, on any process, and SQLite's single write lock has one
+holder instead of several processes queueing for it. While one batch commits, the next
+one gathers in the socket buffers: no timer, and no waiting when a comment arrives alone.
+
+The writer is one of the api processes, elected by the socket itself: the first process
+to bind the socket's name serves, the others connect. On Linux the name lives in the
+abstract namespace, so it disappears with its owner; the next request then elects a new
+writer. The name is derived from the moderation store and Redis URLs, so stacks on other
+stores never meet. Both ends check that the peer runs as the same user.
+
+Outcomes a request can see: committed (nothing raised), :class:`Duplicate`, or a
+:class:`sqlalchemy.exc.OperationalError` (the API's 503) when the store refused the batch
+or no writer could be reached. If the writer dies between reading a row and answering,
+the request cannot know whether its row was committed and is told so (also a 503); a row
+that was committed then is queued by the sweeper, and a retry with the same
+``Idempotency-Key`` gets the first answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import queue as stdlib_queue
+import os
+import selectors
+import socket
+import struct
+import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine, Table, bindparam, insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from shared.models import Comment, CommentHistory
+from shared.models import Comment, CommentHistory, utcnow
 
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 30.0
+# Rows per transaction at most; more waiting rows go into the next batch.
+MAX_BATCH = 256
+_HEADER = struct.Struct("!I")
+_PEERCRED = struct.Struct("3i")
+# Answers of the writer: one byte, then for an error its message.
+_OK, _DUPLICATE, _ERROR = b"K", b"D", b"E"
+# The columns a new comment is inserted with; the writer adds the timestamps.
+COMMENT_FIELDS = (
+    "id",
+    "article_slug",
+    "article_permalink",
+    "parent_id",
+    "author_name",
+    "author_email",
+    "author_url",
+    "content",
+    "user_ip",
+    "user_agent",
+    "referrer",
+    "accept_language",
+    "honeypot",
+    "form_token_status",
+    "form_token_age",
+    "fingerprint",
+    "content_hash",
+    "idempotency_key",
+    "request_id",
+    "status",
+    "attempts",
+    "publication",
+    "reasons",
+    "akismet",
+)
+_STAMPED = ("created_at", "updated_at")
+_HISTORY_FIELDS = ("comment_id", "at", "actor", "action", "from_status", "to_status", "note")
 
 
 class Duplicate(Exception):
     """The row broke a unique constraint (same author and text, or a reused key)."""
 
 
-def _held_lock() -> threading.Lock:
-    lock = threading.Lock()
-    lock.acquire()
-    return lock
+def _unavailable(message: str) -> OperationalError:
+    return OperationalError("intake writer", None, ConnectionError(message))
 
 
-@dataclass
-class Pending:
-    comment: dict
-    history: dict
-    # Released by the committer once the outcome is known: a bare lock is the cheapest
-    # one-shot signal between two threads (an Event adds a Condition and a second lock).
-    done: threading.Lock = field(default_factory=_held_lock)
-    error: BaseException | None = None
+# --- the database side --------------------------------------------------------------------
+
+
+class _PreparedInsert:
+    """An INSERT compiled once for a dialect, executed with the driver's executemany and
+    parameters converted by the column types' own bind processors (what SQLAlchemy would do
+    for each row, without rebuilding its execution context per row)."""
+
+    def __init__(self, table: Table, names: tuple[str, ...], engine: Engine):
+        dialect = engine.dialect
+        compiled = (
+            insert(table).values({name: bindparam(name) for name in names}).compile(dialect=dialect)
+        )
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup) if dialect.positional else names
+        self.positional = dialect.positional
+        self.processors = [
+            (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in self.names
+        ]
+
+    def parameters(self, rows: list[dict]) -> list:
+        converted = [
+            [
+                row[name] if process is None else process(row[name])
+                for name, process in self.processors
+            ]
+            for row in rows
+        ]
+        if self.positional:
+            return [tuple(values) for values in converted]
+        return [dict(zip(self.names, values, strict=True)) for values in converted]
+
+
+class RowWriter:
+    """Inserts new comments with their first history entry, in one transaction per batch."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._comments = _PreparedInsert(Comment.__table__, COMMENT_FIELDS + _STAMPED, engine)
+        self._history = _PreparedInsert(CommentHistory.__table__, _HISTORY_FIELDS, engine)
+
+    def write(self, rows: list[dict]) -> list[BaseException | None]:
+        """Insert ``rows``; one outcome per row: None (committed), :class:`Duplicate`, or
+        the error that kept it out. A duplicate in a batch does not cost the others."""
+        now = utcnow()
+        for row in rows:
+            row["created_at"] = row["updated_at"] = now
+        try:
+            comments = self._comments.parameters(rows)
+            history = self._history.parameters(
+                [
+                    {
+                        "comment_id": row["id"],
+                        "at": now,
+                        "actor": "api",
+                        "action": "received",
+                        "from_status": None,
+                        "to_status": "received",
+                        "note": None,
+                    }
+                    for row in rows
+                ]
+            )
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(self._comments.sql, comments)
+                conn.exec_driver_sql(self._history.sql, history)
+            return [None] * len(rows)
+        except IntegrityError:
+            if len(rows) == 1:
+                return [Duplicate()]
+        except DBAPIError as exc:
+            return [exc] * len(rows)
+        except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
+            log.exception("unexpected error in the intake writer")
+            return [exc] * len(rows)
+        # A duplicate somewhere in the batch: insert the rows one by one to find it.
+        return [outcome for row in rows for outcome in self.write([row])]
+
+
+# --- the socket between the api processes and the writer -----------------------------------
+
+
+def _send(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(_HEADER.pack(len(payload)) + payload)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, missing = [], size
+    while missing:
+        chunk = sock.recv(missing)
+        if not chunk:
+            raise ConnectionError("the intake writer closed the connection")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def _same_user(sock: socket.socket) -> bool:
+    """Whether the process at the other end runs as this process's user (Linux only;
+    elsewhere the socket is a file in a directory only this user can write)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    _pid, uid, _gid = _PEERCRED.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    )
+    return uid == os.getuid()
+
+
+def socket_address(*keys: str) -> str:
+    """The writer's socket for a stack: on Linux a name in the abstract namespace (it
+    vanishes with its owner); elsewhere a per-process file (no sharing between processes,
+    but the same code path)."""
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
+    if sys.platform.startswith("linux"):
+        return f"\0parley-intake-{digest}"
+    return os.path.join(tempfile.gettempdir(), f"parley-intake-{digest}-{os.getpid()}.sock")
+
+
+class _Server:
+    """The elected writer: reads rows from every connected process, commits them in
+    batches and answers each request once its row is committed and handed off."""
+
+    def __init__(self, listener: socket.socket, rows: RowWriter, after_commit):
+        self.listener = listener
+        self.rows = rows
+        self.after_commit = after_commit
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, None)
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="parley-intake-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.closing.is_set():
+                self._serve_once(timeout=0.2)
+            # Closing: the listener is gone; answer what is already on its way.
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and self._serve_once(timeout=0.05):
+                pass
+        except Exception:  # noqa: BLE001 - a writer that dies must give up its name
+            log.exception("the intake writer stopped; another process will take over")
+        finally:
+            for key in list(self.selector.get_map().values()):
+                key.fileobj.close()
+            self.selector.close()
+
+    def _serve_once(self, timeout: float) -> int:
+        """Read what has arrived, commit it as one batch, answer. Returns the batch size."""
+        batch: list[tuple[socket.socket, dict]] = []
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                self._accept()
+            else:
+                self._read(key.fileobj, key.data, batch)
+            if len(batch) >= MAX_BATCH:
+                break
+        if batch:
+            self._commit(batch)
+        return len(batch)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # BlockingIOError: none left
+                return
+            if not _same_user(conn):
+                log.warning("refused an intake connection from another user")
+                conn.close()
+                continue
+            conn.setblocking(False)
+            self.selector.register(conn, selectors.EVENT_READ, bytearray())
+
+    def _read(self, conn: socket.socket, buffer: bytearray, batch: list) -> None:
+        try:
+            chunk = conn.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.selector.unregister(conn)
+            conn.close()
+            return
+        buffer += chunk
+        while len(buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer)
+            if len(buffer) < _HEADER.size + size:
+                break
+            payload = bytes(buffer[_HEADER.size : _HEADER.size + size])
+            del buffer[: _HEADER.size + size]
+            batch.append((conn, json.loads(payload)))
+
+    def _commit(self, batch: list[tuple[socket.socket, dict]]) -> None:
+        rows = [row for _, row in batch]
+        outcomes = self.rows.write(rows)
+        committed = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+        if committed:
+            # Before answering, so a 202 normally means "stored and queued". A broker that
+            # is down fails fast (connect refused) and costs only the sweeper's delay.
+            try:
+                self.after_commit(committed)
+            except Exception:  # noqa: BLE001 - never let a hand-off failure stop the writer
+                log.exception("after-commit hand-off failed; the sweeper will queue these")
+        for (conn, _), outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                answer = _OK
+            elif isinstance(outcome, Duplicate):
+                answer = _DUPLICATE
+            else:
+                answer = _ERROR + str(getattr(outcome, "orig", outcome))[:500].encode()
+            try:
+                # A few bytes into a socket whose peer waits for exactly them: the buffer
+                # has room, so the non-blocking send completes.
+                _send(conn, answer)
+            except OSError:
+                pass  # that process is gone; its request is gone with it
+
+    def close(self) -> None:
+        self.closing.set()
+        try:
+            self.selector.unregister(self.listener)
+        except (KeyError, ValueError):
+            pass
+        self.listener.close()
+        self.thread.join(timeout=WAIT_SECONDS)
 
 
 class GroupCommitter:
-    """Batches inserts of new comments; see the module docstring."""
+    """A process's end of the host's intake writer; see the module docstring."""
 
-    def __init__(self, engine: Engine, after_commit, max_batch: int = 64, linger: float = 0.002):
-        self.engine = engine
+    def __init__(self, engine: Engine, after_commit, address: str):
+        self.rows = RowWriter(engine)
         self.after_commit = after_commit  # called with the committed comment rows
-        self.max_batch = max_batch
-        # How long a batch may wait for company once its first row arrived: at most a
-        # couple of milliseconds of latency, in exchange for far fewer commits, fsyncs and
-        # queue messages when comments arrive together.
-        self.linger = linger
-        self._queue: stdlib_queue.SimpleQueue[Pending] = stdlib_queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self.address = address
+        self._local = threading.local()
         self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._pid = os.getpid()
 
-    def _ensure_thread(self) -> None:
-        # Started on first use, so a process forked after creating the app gets its own.
-        if self._thread is None or not self._thread.is_alive():
-            with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._run, name="parley-committer", daemon=True
-                    )
-                    self._thread.start()
+    @property
+    def serving(self) -> bool:
+        """Whether this process is the host's writer."""
+        return self._server is not None and self._server.thread.is_alive()
 
-    def insert(self, comment: dict, history: dict) -> None:
-        """Insert one comment and its first history entry; returns once committed.
+    def insert(self, row: dict) -> None:
+        """Insert one new comment (the fields of :data:`COMMENT_FIELDS`) and its first
+        history entry; returns once committed and handed off.
 
-        Raises :class:`Duplicate` for a unique-constraint violation, the database's
-        error if it could not commit, or ``TimeoutError`` if nothing answered in time.
+        Raises :class:`Duplicate` for a unique-constraint violation, or
+        :class:`~sqlalchemy.exc.OperationalError` if it could not be committed or no
+        writer answered (nothing is known to be stored then).
         """
-        item = Pending(comment, history)
-        self._ensure_thread()
-        self._queue.put(item)
-        if not item.done.acquire(timeout=WAIT_SECONDS):
-            raise TimeoutError("the database did not confirm the write in time")
-        if item.error is not None:
-            raise item.error
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            deadline = time.monotonic() + self.linger
-            while len(batch) < self.max_batch:
-                remaining = deadline - time.monotonic()
-                try:
-                    batch.append(
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
-                except stdlib_queue.Empty:
-                    break
-            committed = self._commit(batch)
-            if committed:
-                # Before answering, so a 202 normally means "stored and queued". A broker
-                # that is down fails fast (connect refused) and costs only the sweeper's delay.
-                try:
-                    self.after_commit(committed)
-                except Exception:  # never let a hand-off failure kill the committer
-                    log.exception("after-commit hand-off failed; the sweeper will queue these")
-            for item in batch:
-                item.done.release()
-
-    def _commit(self, batch: list[Pending]) -> list[dict]:
+        payload = json.dumps({name: row[name] for name in COMMENT_FIELDS}).encode()
+        sock = self._connection()
         try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(Comment), [item.comment for item in batch])
-                conn.execute(insert(CommentHistory), [item.history for item in batch])
-            return [item.comment for item in batch]
-        except IntegrityError:
-            if len(batch) == 1:
-                batch[0].error = Duplicate()
-                return []
-        except DBAPIError as exc:
-            for item in batch:
-                item.error = exc
-            return []
-        except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
-            log.exception("unexpected error in the committer")
-            for item in batch:
-                item.error = exc
-            return []
-        # A duplicate somewhere in the batch: commit the rows one by one to find it.
-        committed = []
-        for item in batch:
-            committed += self._commit([item])
-        return committed
+            _send(sock, payload)
+        except OSError:
+            # The writer went away before reading anything: nothing was sent, so it is
+            # safe to try once more on a fresh connection (electing a new writer).
+            self._drop_connection()
+            sock = self._connection()
+            try:
+                _send(sock, payload)
+            except OSError as exc:
+                self._drop_connection()
+                raise _unavailable(f"cannot reach the intake writer: {exc}") from exc
+        try:
+            (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
+            answer = _recv_exactly(sock, size)
+        except (OSError, ConnectionError) as exc:
+            self._drop_connection()
+            raise _unavailable(
+                "the intake writer went away before confirming the write; "
+                "the comment may or may not be stored"
+            ) from exc
+        if answer == _OK:
+            return
+        if answer == _DUPLICATE:
+            raise Duplicate()
+        raise _unavailable(answer[1:].decode(errors="replace"))
+
+    def _connection(self) -> socket.socket:
+        sock = getattr(self._local, "sock", None)
+        if sock is not None and self._local.pid == os.getpid():
+            return sock
+        for _ in range(20):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(WAIT_SECONDS)
+            try:
+                sock.connect(self.address)
+            except OSError:
+                sock.close()
+                self._elect()
+                continue
+            if not _same_user(sock):
+                sock.close()
+                raise _unavailable("the intake socket belongs to another user")
+            self._local.sock, self._local.pid = sock, os.getpid()
+            return sock
+        raise _unavailable("no intake writer could be reached or started")
+
+    def _drop_connection(self) -> None:
+        sock = getattr(self._local, "sock", None)
+        self._local.sock = None
+        if sock is not None:
+            sock.close()
+
+    def _elect(self) -> None:
+        """Become the host's writer unless another process already is."""
+        with self._lock:
+            if self.serving and self._pid == os.getpid():
+                return
+            if not self.address.startswith("\0") and os.path.exists(self.address):
+                os.unlink(self.address)  # a file of this very process id: stale
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                listener.bind(self.address)
+            except OSError:
+                listener.close()  # taken: another process won
+                time.sleep(0.005)
+                return
+            listener.listen(256)
+            listener.setblocking(False)
+            self._pid = os.getpid()
+            self._server = _Server(listener, self.rows, self.after_commit)
+            log.info("this process is now the host's intake writer", extra={"pid": self._pid})
+
+    def close(self) -> None:
+        """Stop serving (after answering what already arrived) and drop this thread's
+        connection. Another process takes over on its next request."""
+        server, self._server = self._server, None
+        if server is not None and self._pid == os.getpid():
+            server.close()
+            if not self.address.startswith("\0") and os.path.exists(self.address):
+                os.unlink(self.address)
+        self._drop_connection()

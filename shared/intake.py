@@ -15,9 +15,9 @@ from sqlalchemy import select
 from shared import formtoken, queue, textnorm
 from shared.articles import intake_article
 from shared.bootstrap import Container
-from shared.committer import Duplicate, GroupCommitter
+from shared.committer import Duplicate, GroupCommitter, socket_address
 from shared.metrics import COMMENTS_SUBMITTED
-from shared.models import Comment, PublishedComment, new_id, utcnow
+from shared.models import Comment, PublishedComment, new_id
 from shared.validation import validate_comment
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,12 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
 
 
 def make_committer(container: Container) -> GroupCommitter:
-    """The process's group committer on the moderation store."""
+    """This process's end of the host's intake writer for this stack's stores."""
+    settings = container.settings
     return GroupCommitter(
-        container.stores.moderation_engine, lambda rows: _hand_off(container, rows)
+        container.stores.moderation_engine,
+        lambda rows: _hand_off(container, rows),
+        socket_address(settings.database_url, settings.redis_url),
     )
 
 
@@ -134,7 +137,6 @@ def submit_comment(
         raise InvalidFields("Some fields are not valid; see errors.", errors)
 
     token_status, token_age = formtoken.check(container.settings.secret_key, slug, clean.form_token)
-    now = utcnow()
     comment_id = new_id()
     row = dict(
         id=comment_id,
@@ -157,24 +159,13 @@ def submit_comment(
         idempotency_key=meta.idempotency_key,
         request_id=meta.request_id,
         status="received",
-        created_at=now,
-        updated_at=now,
         attempts=0,
         publication=0,
         reasons=[],
         akismet={},
     )
-    history = dict(
-        comment_id=comment_id,
-        at=now,
-        actor="api",
-        action="received",
-        from_status=None,
-        to_status="received",
-        note=None,
-    )
     try:
-        container.committer.insert(row, history)
+        container.committer.insert(row)
     except Duplicate:
         # Lost a race with an identical submission: tell which one.
         replay = find_replay(container, meta.idempotency_key)

@@ -1,0 +1,195 @@
+"""The host's intake writer (shared/committer.py) on real SQLite, PostgreSQL and Redis:
+election, batches from several processes' ends, failover, duplicates inside a batch, and
+the answer when the writer dies before confirming."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from shared.committer import (
+    _HEADER,
+    COMMENT_FIELDS,
+    Duplicate,
+    GroupCommitter,
+    RowWriter,
+    socket_address,
+)
+from shared.models import Comment, CommentHistory, new_id
+
+
+def _row(n: int, **changes) -> dict:
+    row = dict(
+        id=new_id(),
+        article_slug="istanbul-talks",
+        article_permalink="https://news.example/istanbul-talks",
+        parent_id=None,
+        author_name=f"Reader {n}",
+        author_email=f"reader{n}@example.org",
+        author_url=None,
+        content=f"Comment number {n} on the exchange.",
+        user_ip="203.0.113.7",
+        user_agent="pytest",
+        referrer=None,
+        accept_language="en",
+        honeypot=n % 2 == 1,
+        form_token_status="valid",
+        form_token_age=12.5,
+        fingerprint=uuid.uuid4().hex,
+        content_hash=uuid.uuid4().hex,
+        idempotency_key=None,
+        request_id=f"req-{n}",
+        status="received",
+        attempts=0,
+        publication=0,
+        reasons=["a", {"b": 1}],
+        akismet={"x": "y"},
+    )
+    row.update(changes)
+    assert set(row) == set(COMMENT_FIELDS)
+    return row
+
+
+@pytest.fixture
+def handed_off():
+    return []
+
+
+@pytest.fixture
+def writer_pair(container, handed_off):
+    """Two ends of one stack, as two api processes would hold them."""
+    address = socket_address("test", uuid.uuid4().hex)
+    engine = container.stores.moderation_engine
+    ends = [GroupCommitter(engine, handed_off.append, address) for _ in range(2)]
+    yield ends
+    for end in ends:
+        end.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rows_keep_every_field_type(backend, container):
+    rows = [_row(1), _row(2, author_url="https://reader.example", form_token_age=None)]
+    assert RowWriter(container.stores.moderation_engine).write([dict(r) for r in rows]) == [
+        None,
+        None,
+    ]
+    with container.stores.moderation() as session:
+        stored = {c.id: c for c in session.scalars(select(Comment))}
+        history = session.scalars(select(CommentHistory)).all()
+    for row in rows:
+        comment = stored[row["id"]]
+        for name in COMMENT_FIELDS:
+            assert getattr(comment, name) == row[name], name
+        assert comment.created_at == comment.updated_at
+        assert comment.created_at.tzinfo is not None
+    assert sorted((h.comment_id, h.actor, h.action, h.to_status) for h in history) == sorted(
+        (row["id"], "api", "received", "received") for row in rows
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_duplicate_in_a_batch_costs_only_itself(backend, container):
+    first = _row(1)
+    twin = _row(2, fingerprint=first["fingerprint"])
+    last = _row(3)
+    outcomes = RowWriter(container.stores.moderation_engine).write([first, twin, last])
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Duplicate)
+    with container.stores.moderation() as session:
+        assert set(session.scalars(select(Comment.id))) == {first["id"], last["id"]}
+
+
+def test_one_writer_serves_every_end(writer_pair, handed_off, container):
+    first, second = writer_pair
+    first.insert(_row(1))
+    assert first.serving and not second.serving
+    # The second end's rows are committed and handed off by the first end's writer.
+    second.insert(_row(2))
+    assert not second.serving
+    assert [row["author_name"] for rows in handed_off for row in rows] == [
+        "Reader 1",
+        "Reader 2",
+    ]
+
+
+def test_concurrent_requests_share_batches(writer_pair, handed_off, container):
+    first, second = writer_pair
+    first.insert(_row(0))  # elect
+    errors = []
+    connected, start = threading.Barrier(41), threading.Barrier(40)
+
+    def submit(end, n):
+        try:
+            end.insert(_row(n))  # each thread's first request opens its connection
+            connected.wait()
+            start.wait()
+            end.insert(_row(100 + n))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(writer_pair[n % 2], n)) for n in range(1, 41)]
+    for thread in threads:
+        thread.start()
+    connected.wait()
+    before = len(handed_off)
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 81
+    assert sum(len(rows) for rows in handed_off) == 81
+    batches = [len(rows) for rows in handed_off[before:]]
+    assert sum(batches) == 40
+    assert max(batches) > 1, "40 requests at once were committed one by one"
+
+
+def test_the_next_request_elects_a_new_writer_when_the_old_one_exits(writer_pair, container):
+    first, second = writer_pair
+    first.insert(_row(1))
+    second.insert(_row(2))
+    first.close()  # as when that api process exits
+    second.insert(_row(3))
+    assert second.serving
+    first.insert(_row(4))  # the old end is now a client of the new writer
+    assert not first.serving
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 4
+
+
+def test_a_writer_that_dies_before_answering_is_a_503_not_a_hang(container):
+    address = socket_address("test", uuid.uuid4().hex)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1)
+
+    def read_then_die():
+        conn, _ = listener.accept()
+        (size,) = _HEADER.unpack(conn.recv(_HEADER.size, socket.MSG_WAITALL))
+        conn.recv(size, socket.MSG_WAITALL)
+        conn.close()
+
+    thread = threading.Thread(target=read_then_die)
+    thread.start()
+    end = GroupCommitter(container.stores.moderation_engine, lambda rows: None, address)
+    with pytest.raises(OperationalError, match="may or may not be stored"):
+        end.insert(_row(1))
+    thread.join()
+    listener.close()
+    end.close()
+
+
+def test_a_database_error_reaches_every_waiter_as_operational_error(tmp_path):
+    from shared.db import make_engine
+
+    # A store with no tables: the insert fails for the whole batch.
+    engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
+    end = GroupCommitter(engine, lambda rows: None, socket_address("test", uuid.uuid4().hex))
+    with pytest.raises(OperationalError, match="no such table"):
+        end.insert(_row(1))
+    end.close()
+    engine.dispose()
