@@ -44,13 +44,18 @@ class EventLog:
     def __init__(self, redis):
         self.redis = redis
 
+    @staticmethod
+    def add(pipe, entries: list[dict]) -> None:
+        """Add events (fields from :func:`event_fields`) to a Redis pipeline."""
+        for fields in entries:
+            pipe.xadd(STREAM, fields, maxlen=MAXLEN, approximate=True)
+
     def append_many(self, events: list[tuple[str, str, str, datetime | None]]) -> bool:
         """Append several events in one round trip."""
         entries = [event_fields(*event) for event in events]
         try:
             pipe = self.redis.pipeline(transaction=False)
-            for fields in entries:
-                pipe.xadd(STREAM, fields, maxlen=MAXLEN, approximate=True)
+            self.add(pipe, entries)
             pipe.execute()
             return True
         except Exception as exc:  # redis down: ConnectionError, TimeoutError, …

@@ -16,6 +16,7 @@ from shared import formtoken, queue, textnorm
 from shared.articles import intake_article
 from shared.bootstrap import Container
 from shared.committer import Duplicate, GroupCommitter, socket_address
+from shared.events import event_fields
 from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
 from shared.validation import validate_comment
@@ -88,12 +89,31 @@ def _clip(value: str | None, size: int) -> str | None:
 
 
 def _hand_off(container: Container, rows: list[dict]) -> None:
-    """After a batch commits: one check task for the batch, and its events."""
+    """After a batch commits: one check task for the batch and its events, in one Redis
+    round trip, and one log line. If Redis cannot be reached the rows stay ``received``
+    and the sweeper queues them."""
     COMMENTS_SUBMITTED.inc(len(rows))
-    container.queue.send(queue.CHECK_MANY, [row["id"] for row in rows])
-    container.events.append_many(
-        [("comment.received", row["id"], row["article_slug"], row["created_at"]) for row in rows]
+    ids = [row["id"] for row in rows]
+    log.info(
+        "comments received",
+        extra={
+            "comment_ids": ids,
+            "request_ids": [row["request_id"] for row in rows],
+            "articles": sorted({row["article_slug"] for row in rows}),
+        },
     )
+    at = rows[0]["created_at"]  # one timestamp per batch
+    events = [event_fields("comment.received", row["id"], row["article_slug"], at) for row in rows]
+    try:
+        pipe = container.redis.pipeline(transaction=False)
+        container.queue.push(pipe, queue.CHECK_MANY, ids)
+        container.events.add(pipe, events)
+        pipe.execute()
+    except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
+        log.warning(
+            "hand-off failed; the sweeper will queue these",
+            extra={"comment_ids": ids, "events": events, "error": str(exc)},
+        )
 
 
 def make_committer(container: Container) -> GroupCommitter:
@@ -174,8 +194,4 @@ def submit_comment(
         raise DuplicateComment(
             "You already posted this comment on this article; it is awaiting moderation or published."
         ) from None
-    log.info(
-        "comment received",
-        extra={"comment_id": comment_id, "article": slug, "request_id": meta.request_id},
-    )
     return Accepted(comment_id, slug)

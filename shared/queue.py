@@ -6,7 +6,10 @@ these same names. Enqueue only after the row is committed, and pass ids, never o
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import uuid
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -92,6 +95,10 @@ def _shown(args: tuple) -> str:
     )
 
 
+# What a task without callbacks carries after its arguments (Celery's message protocol 2).
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
 class TaskQueue:
     """Sends tasks by name. Failures are reported, never raised to the caller: the row
     is already committed and the sweeper will queue it."""
@@ -122,3 +129,36 @@ class TaskQueue:
                 "enqueue failed, the sweeper will retry", extra={"task": name, "error": str(exc)}
             )
             return False
+
+    def push(self, pipe, name: str, *args) -> None:
+        """Add task ``name`` to a Redis pipeline, so that it reaches the broker in the same
+        round trip as the pipeline's other commands (the intake writer's events).
+
+        The message is the one ``send`` would publish: Celery builds the task's headers
+        (``app.amqp.as_task_v2``), wrapped in the envelope of kombu's Redis transport and
+        pushed onto the queue's list, as kombu does for the anonymous exchange that
+        :data:`ROUTES` uses. A test checks it against kombu's own publish.
+        """
+        queue = _QUEUE_OF[name]
+        task_id = str(uuid.uuid4())
+        shown = {"argsrepr": _shown(args), "kwargsrepr": "{}"}
+        task = self.celery.amqp.as_task_v2(
+            task_id, name, args=list(args), kwargs={}, ignore_result=None, **shown
+        )
+        body = json.dumps([list(args), {}, _EMBED]).encode()
+        message = {
+            "body": base64.b64encode(body).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": task.headers,
+            "properties": {
+                **task.properties,
+                **shown,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+        pipe.lpush(queue, json.dumps(message))

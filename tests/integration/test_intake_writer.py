@@ -4,6 +4,8 @@ the answer when the writer dies before confirming."""
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import threading
 import uuid
@@ -193,3 +195,40 @@ def test_a_database_error_reaches_every_waiter_as_operational_error(tmp_path):
         end.insert(_row(1))
     end.close()
     engine.dispose()
+
+
+def test_the_pipelined_task_is_the_message_kombu_would_publish(container, redis_client):
+    from shared import queue
+
+    redis_client.delete("checks")
+    container.queue.send(queue.CHECK_MANY, ["a", "b"], headers={})
+    pipe = container.redis.pipeline(transaction=False)
+    container.queue.push(pipe, queue.CHECK_MANY, ["a", "b"])
+    pipe.execute()
+    pushed, published = (json.loads(m) for m in redis_client.lrange("checks", 0, 1))
+    # Ids, tags and the sender's reply address differ per message; the rest must not.
+    for message in (pushed, published):
+        for key in ("id", "root_id", "origin"):
+            message["headers"].pop(key)
+        for key in ("correlation_id", "delivery_tag", "reply_to"):
+            message["properties"].pop(key, None)
+    assert pushed == published
+    assert json.loads(base64.b64decode(pushed["body"]))[0] == [["a", "b"]]
+
+
+def test_a_committed_row_is_queued_and_announced(container, redis_client):
+    from shared.events import STREAM
+
+    rows = [_row(1), _row(2)]
+    for row in rows:
+        container.committer.insert(row)
+    queued = [
+        id_
+        for message in redis_client.lrange("checks", 0, -1)
+        for id_ in json.loads(base64.b64decode(json.loads(message)["body"]))[0][0]
+    ]
+    assert sorted(queued) == sorted(row["id"] for row in rows)
+    events = [fields for _, fields in redis_client.xrange(STREAM)]
+    assert sorted((e["type"], e["comment_id"]) for e in events) == sorted(
+        ("comment.received", row["id"]) for row in rows
+    )
