@@ -54,7 +54,7 @@ MAX_BATCH = 256
 _HEADER = struct.Struct("!I")
 _PEERCRED = struct.Struct("3i")
 # Answers of the writer: one byte, then for an error its message.
-_OK, _DUPLICATE, _ERROR = b"K", b"D", b"E"
+_OK, _DUPLICATE, _NO_ARTICLE, _CLOSED, _ERROR = b"K", b"D", b"N", b"C", b"E"
 # The columns a new comment is inserted with; the writer adds the timestamps.
 COMMENT_FIELDS = (
     "id",
@@ -90,6 +90,18 @@ class Duplicate(Exception):
     """The row broke a unique constraint (same author and text, or a reused key)."""
 
 
+class NoSuchArticle(Exception):
+    """The comment's article is not registered."""
+
+
+class CommentsClosed(Exception):
+    """The comment's article no longer takes comments."""
+
+
+_ANSWERS = {Duplicate: _DUPLICATE, NoSuchArticle: _NO_ARTICLE, CommentsClosed: _CLOSED}
+_RAISED = {answer: kind for kind, answer in _ANSWERS.items()}
+
+
 def _unavailable(message: str) -> OperationalError:
     return OperationalError("intake writer", None, ConnectionError(message))
 
@@ -98,9 +110,18 @@ def _unavailable(message: str) -> OperationalError:
 
 
 class _PreparedInsert:
-    """An INSERT compiled once for a dialect, executed with the driver's executemany and
-    parameters converted by the column types' own bind processors (what SQLAlchemy would do
-    for each row, without rebuilding its execution context per row)."""
+    """An INSERT compiled once for a dialect, with parameters converted by the column
+    types' own bind processors (what SQLAlchemy would do for each row, without rebuilding
+    its execution context per row).
+
+    On a driver with positional parameters (SQLite) a batch is one multi-row statement:
+    the driver's executemany steps once per row, and each step lets go of the GIL. In a
+    process whose request threads all want the GIL back, every such hand-over can cost the
+    writer a whole switch interval, and the batch's rows wait for it.
+    """
+
+    # Bound parameters per statement: SQLite's historical limit, well below today's.
+    MAX_PARAMETERS = 999
 
     def __init__(self, table: Table, names: tuple[str, ...], engine: Engine):
         dialect = engine.dialect
@@ -114,53 +135,99 @@ class _PreparedInsert:
             (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in self.names
         ]
+        if self.positional:
+            head, values = self.sql.rsplit(" VALUES ", 1)
+            self._head, self._values = head + " VALUES ", values
+            self._per_statement = max(1, self.MAX_PARAMETERS // len(self.names))
+            self._sql_for: dict[int, str] = {}
 
-    def parameters(self, rows: list[dict]) -> list:
-        converted = [
+    def _converted(self, rows: list[dict]) -> list[list]:
+        return [
             [
                 row[name] if process is None else process(row[name])
                 for name, process in self.processors
             ]
             for row in rows
         ]
-        if self.positional:
-            return [tuple(values) for values in converted]
-        return [dict(zip(self.names, values, strict=True)) for values in converted]
+
+    def execute(self, conn, rows: list[dict]) -> None:
+        """Insert ``rows`` on the SQLAlchemy connection ``conn``."""
+        converted = self._converted(rows)
+        if not self.positional:
+            conn.exec_driver_sql(
+                self.sql, [dict(zip(self.names, values, strict=True)) for values in converted]
+            )
+            return
+        step = self._per_statement
+        for start in range(0, len(converted), step):
+            chunk = converted[start : start + step]
+            sql = self._sql_for.get(len(chunk))
+            if sql is None:
+                sql = self._sql_for[len(chunk)] = self._head + ", ".join(
+                    [self._values] * len(chunk)
+                )
+            conn.exec_driver_sql(sql, tuple(value for values in chunk for value in values))
 
 
 class RowWriter:
-    """Inserts new comments with their first history entry, in one transaction per batch."""
+    """Inserts new comments with their first history entry, in one transaction per batch.
 
-    def __init__(self, engine: Engine):
+    The article decides first: each distinct article of a batch is looked up once, a
+    comment on an unknown or closed article is refused, and the others take the article's
+    permalink. Checked here rather than in each request, the lookup is shared by the batch
+    and sees the article as it is when the comment is stored.
+    """
+
+    def __init__(self, engine: Engine, articles):
         self.engine = engine
+        self.articles = articles  # slug -> (permalink, comments open) or None
         self._comments = _PreparedInsert(Comment.__table__, COMMENT_FIELDS + _STAMPED, engine)
         self._history = _PreparedInsert(CommentHistory.__table__, _HISTORY_FIELDS, engine)
 
     def write(self, rows: list[dict]) -> list[BaseException | None]:
         """Insert ``rows``; one outcome per row: None (committed), :class:`Duplicate`, or
         the error that kept it out. A duplicate in a batch does not cost the others."""
+        outcomes: list[BaseException | None] = [None] * len(rows)
+        try:
+            articles = {slug: self.articles(slug) for slug in {row["article_slug"] for row in rows}}
+        except DBAPIError as exc:
+            return [exc] * len(rows)
+        accepted = []
+        for index, row in enumerate(rows):
+            article = articles[row["article_slug"]]
+            if article is None:
+                outcomes[index] = NoSuchArticle()
+            elif not article[1]:
+                outcomes[index] = CommentsClosed()
+            else:
+                row["article_permalink"] = article[0]
+                accepted.append(index)
+        if accepted:
+            inserted = self._insert([rows[index] for index in accepted])
+            for index, outcome in zip(accepted, inserted, strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    def _insert(self, rows: list[dict]) -> list[BaseException | None]:
         now = utcnow()
         for row in rows:
             row["created_at"] = row["updated_at"] = now
+        history = [
+            {
+                "comment_id": row["id"],
+                "at": now,
+                "actor": "api",
+                "action": "received",
+                "from_status": None,
+                "to_status": "received",
+                "note": None,
+            }
+            for row in rows
+        ]
         try:
-            comments = self._comments.parameters(rows)
-            history = self._history.parameters(
-                [
-                    {
-                        "comment_id": row["id"],
-                        "at": now,
-                        "actor": "api",
-                        "action": "received",
-                        "from_status": None,
-                        "to_status": "received",
-                        "note": None,
-                    }
-                    for row in rows
-                ]
-            )
             with self.engine.begin() as conn:
-                conn.exec_driver_sql(self._comments.sql, comments)
-                conn.exec_driver_sql(self._history.sql, history)
+                self._comments.execute(conn, rows)
+                self._history.execute(conn, history)
             return [None] * len(rows)
         except IntegrityError:
             if len(rows) == 1:
@@ -171,7 +238,7 @@ class RowWriter:
             log.exception("unexpected error in the intake writer")
             return [exc] * len(rows)
         # A duplicate somewhere in the batch: insert the rows one by one to find it.
-        return [outcome for row in rows for outcome in self.write([row])]
+        return [outcome for row in rows for outcome in self._insert([row])]
 
 
 # --- the socket between the api processes and the writer -----------------------------------
@@ -303,8 +370,8 @@ class _Server:
         for (conn, _), outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
                 answer = _OK
-            elif isinstance(outcome, Duplicate):
-                answer = _DUPLICATE
+            elif type(outcome) in _ANSWERS:
+                answer = _ANSWERS[type(outcome)]
             else:
                 answer = _ERROR + str(getattr(outcome, "orig", outcome))[:500].encode()
             try:
@@ -327,8 +394,8 @@ class _Server:
 class GroupCommitter:
     """A process's end of the host's intake writer; see the module docstring."""
 
-    def __init__(self, engine: Engine, after_commit, address: str):
-        self.rows = RowWriter(engine)
+    def __init__(self, rows: RowWriter, after_commit, address: str):
+        self.rows = rows
         self.after_commit = after_commit  # called with the committed comment rows
         self.address = address
         self._local = threading.local()
@@ -345,7 +412,8 @@ class GroupCommitter:
         """Insert one new comment (the fields of :data:`COMMENT_FIELDS`) and its first
         history entry; returns once committed and handed off.
 
-        Raises :class:`Duplicate` for a unique-constraint violation, or
+        Raises :class:`NoSuchArticle` or :class:`CommentsClosed` if its article does not
+        take it, :class:`Duplicate` for a unique-constraint violation, or
         :class:`~sqlalchemy.exc.OperationalError` if it could not be committed or no
         writer answered (nothing is known to be stored then).
         """
@@ -374,8 +442,8 @@ class GroupCommitter:
             ) from exc
         if answer == _OK:
             return
-        if answer == _DUPLICATE:
-            raise Duplicate()
+        if answer in _RAISED:
+            raise _RAISED[answer]()
         raise _unavailable(answer[1:].decode(errors="replace"))
 
     def _connection(self) -> socket.socket:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from shared import formtoken, queue, textnorm
+from shared import committer, formtoken, queue, textnorm
 from shared.articles import intake_article
 from shared.bootstrap import Container
-from shared.committer import Duplicate, GroupCommitter, socket_address
+from shared.committer import Duplicate, GroupCommitter, RowWriter, socket_address
 from shared.events import event_fields
 from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
@@ -118,12 +118,31 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
 
 def make_committer(container: Container) -> GroupCommitter:
     """This process's end of the host's intake writer for this stack's stores."""
-    settings = container.settings
+    settings, stores = container.settings, container.stores
+    rows = RowWriter(
+        stores.moderation_engine, lambda slug: intake_article(stores.articles_read_engine, slug)
+    )
     return GroupCommitter(
-        container.stores.moderation_engine,
-        lambda rows: _hand_off(container, rows),
+        rows,
+        lambda committed: _hand_off(container, committed),
         socket_address(settings.database_url, settings.redis_url),
     )
+
+
+def _no_article(slug: str) -> ArticleNotFound:
+    return ArticleNotFound(f"There is no article {slug!r}.")
+
+
+def _closed(slug: str) -> CommentsClosed:
+    return CommentsClosed(f"Comments on {slug!r} are closed.")
+
+
+def _check_article(container: Container, slug: str) -> None:
+    article = intake_article(container.stores.articles_read_engine, slug)
+    if article is None:
+        raise _no_article(slug)
+    if not article[1]:
+        raise _closed(slug)
 
 
 def submit_comment(
@@ -140,12 +159,10 @@ def submit_comment(
         return replay
 
     clean, errors = validate_comment(data)
-    article = intake_article(container.stores.articles_read_engine, slug)
-    if article is None:
-        raise ArticleNotFound(f"There is no article {slug!r}.")
-    permalink, comments_open = article
-    if not comments_open:
-        raise CommentsClosed(f"Comments on {slug!r} are closed.")
+    if errors or clean.parent_id:
+        # An unknown or closed article is the answer before any field error. A valid
+        # submission learns it from the writer, which checks each article once per batch.
+        _check_article(container, slug)
     if clean and clean.parent_id:
         with container.stores.articles_read() as session:
             parent = session.execute(
@@ -161,7 +178,7 @@ def submit_comment(
     row = dict(
         id=comment_id,
         article_slug=slug,
-        article_permalink=permalink,
+        article_permalink=None,  # the writer sets it from the article
         parent_id=clean.parent_id,
         author_name=clean.author_name,
         author_email=clean.author_email,
@@ -186,6 +203,10 @@ def submit_comment(
     )
     try:
         container.committer.insert(row)
+    except committer.NoSuchArticle:
+        raise _no_article(slug) from None
+    except committer.CommentsClosed:
+        raise _closed(slug) from None
     except Duplicate:
         # Lost a race with an identical submission: tell which one.
         replay = find_replay(container, meta.idempotency_key)

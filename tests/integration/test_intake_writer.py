@@ -17,19 +17,25 @@ from sqlalchemy.exc import OperationalError
 from shared.committer import (
     _HEADER,
     COMMENT_FIELDS,
+    CommentsClosed,
     Duplicate,
     GroupCommitter,
+    NoSuchArticle,
     RowWriter,
     socket_address,
 )
 from shared.models import Comment, CommentHistory, new_id
 
 
+def _open_article(slug: str) -> tuple[str, bool]:
+    return f"https://news.example/{slug}", True
+
+
 def _row(n: int, **changes) -> dict:
     row = dict(
         id=new_id(),
         article_slug="istanbul-talks",
-        article_permalink="https://news.example/istanbul-talks",
+        article_permalink=None,
         parent_id=None,
         author_name=f"Reader {n}",
         author_email=f"reader{n}@example.org",
@@ -66,8 +72,8 @@ def handed_off():
 def writer_pair(container, handed_off):
     """Two ends of one stack, as two api processes would hold them."""
     address = socket_address("test", uuid.uuid4().hex)
-    engine = container.stores.moderation_engine
-    ends = [GroupCommitter(engine, handed_off.append, address) for _ in range(2)]
+    rows = RowWriter(container.stores.moderation_engine, _open_article)
+    ends = [GroupCommitter(rows, handed_off.append, address) for _ in range(2)]
     yield ends
     for end in ends:
         end.close()
@@ -76,7 +82,9 @@ def writer_pair(container, handed_off):
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_rows_keep_every_field_type(backend, container):
     rows = [_row(1), _row(2, author_url="https://reader.example", form_token_age=None)]
-    assert RowWriter(container.stores.moderation_engine).write([dict(r) for r in rows]) == [
+    assert RowWriter(container.stores.moderation_engine, _open_article).write(
+        [dict(r) for r in rows]
+    ) == [
         None,
         None,
     ]
@@ -86,7 +94,10 @@ def test_rows_keep_every_field_type(backend, container):
     for row in rows:
         comment = stored[row["id"]]
         for name in COMMENT_FIELDS:
-            assert getattr(comment, name) == row[name], name
+            expected = (
+                row[name] if name != "article_permalink" else _open_article(row["article_slug"])[0]
+            )
+            assert getattr(comment, name) == expected, name
         assert comment.created_at == comment.updated_at
         assert comment.created_at.tzinfo is not None
     assert sorted((h.comment_id, h.actor, h.action, h.to_status) for h in history) == sorted(
@@ -95,11 +106,52 @@ def test_rows_keep_every_field_type(backend, container):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_batch_larger_than_one_statement_is_stored_whole(backend, container):
+    rows = [_row(n) for n in range(100)]  # SQLite: 26 columns, at most 38 rows a statement
+    writer = RowWriter(container.stores.moderation_engine, _open_article)
+    assert writer.write(rows) == [None] * 100
+    with container.stores.moderation() as session:
+        stored = dict(session.execute(select(Comment.id, Comment.author_name)).all())
+        history = session.scalars(select(CommentHistory.comment_id)).all()
+    assert stored == {row["id"]: row["author_name"] for row in rows}
+    assert sorted(history) == sorted(stored)
+
+
+def test_the_article_decides_each_comment_of_a_batch(container):
+    articles = {"open": ("https://news.example/open", True), "closed": ("u", False)}
+    looked_up = []
+
+    def lookup(slug):
+        looked_up.append(slug)
+        return articles.get(slug)
+
+    rows = [
+        _row(1, article_slug="open"),
+        _row(2, article_slug="closed"),
+        _row(3, article_slug="gone"),
+        _row(4, article_slug="open"),
+    ]
+    outcomes = RowWriter(container.stores.moderation_engine, lookup).write(rows)
+    assert outcomes[0] is None and outcomes[3] is None
+    assert isinstance(outcomes[1], CommentsClosed)
+    assert isinstance(outcomes[2], NoSuchArticle)
+    assert sorted(looked_up) == ["closed", "gone", "open"]  # once per article, not per row
+    with container.stores.moderation() as session:
+        stored = dict(session.execute(select(Comment.id, Comment.article_permalink)).all())
+    assert stored == {
+        rows[0]["id"]: "https://news.example/open",
+        rows[3]["id"]: "https://news.example/open",
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_duplicate_in_a_batch_costs_only_itself(backend, container):
     first = _row(1)
     twin = _row(2, fingerprint=first["fingerprint"])
     last = _row(3)
-    outcomes = RowWriter(container.stores.moderation_engine).write([first, twin, last])
+    outcomes = RowWriter(container.stores.moderation_engine, _open_article).write(
+        [first, twin, last]
+    )
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], Duplicate)
     with container.stores.moderation() as session:
@@ -177,7 +229,9 @@ def test_a_writer_that_dies_before_answering_is_a_503_not_a_hang(container):
 
     thread = threading.Thread(target=read_then_die)
     thread.start()
-    end = GroupCommitter(container.stores.moderation_engine, lambda rows: None, address)
+    end = GroupCommitter(
+        RowWriter(container.stores.moderation_engine, _open_article), lambda rows: None, address
+    )
     with pytest.raises(OperationalError, match="may or may not be stored"):
         end.insert(_row(1))
     thread.join()
@@ -190,7 +244,11 @@ def test_a_database_error_reaches_every_waiter_as_operational_error(tmp_path):
 
     # A store with no tables: the insert fails for the whole batch.
     engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
-    end = GroupCommitter(engine, lambda rows: None, socket_address("test", uuid.uuid4().hex))
+    end = GroupCommitter(
+        RowWriter(engine, _open_article),
+        lambda rows: None,
+        socket_address("test", uuid.uuid4().hex),
+    )
     with pytest.raises(OperationalError, match="no such table"):
         end.insert(_row(1))
     end.close()
@@ -216,10 +274,10 @@ def test_the_pipelined_task_is_the_message_kombu_would_publish(container, redis_
     assert json.loads(base64.b64decode(pushed["body"]))[0] == [["a", "b"]]
 
 
-def test_a_committed_row_is_queued_and_announced(container, redis_client):
+def test_a_committed_row_is_queued_and_announced(container, redis_client, article):
     from shared.events import STREAM
 
-    rows = [_row(1), _row(2)]
+    rows = [_row(1, article_slug=article), _row(2, article_slug=article)]
     for row in rows:
         container.committer.insert(row)
     queued = [
