@@ -52,6 +52,7 @@ WAIT_SECONDS = 30.0
 # Rows per transaction at most; more waiting rows go into the next batch.
 MAX_BATCH = 256
 _HEADER = struct.Struct("!I")
+_TAG = struct.Struct("!I")
 _PEERCRED = struct.Struct("3i")
 # Answers of the writer: one byte, then for an error its message.
 _OK, _DUPLICATE, _NO_ARTICLE, _CLOSED, _ERROR = b"K", b"D", b"N", b"C", b"E"
@@ -242,21 +243,28 @@ class RowWriter:
 
 
 # --- the socket between the api processes and the writer -----------------------------------
+#
+# Each api process keeps one connection to the writer, shared by its request threads. A
+# request is a frame [length][tag][row as JSON]; its answer is [length][tag][outcome]. One
+# thread per process reads the answers and wakes each request by its tag. The writer thus
+# reads and answers once per process and batch, not once per request: in a process whose
+# request threads all want the GIL, each system call can cost the writer a switch interval.
 
 
-def _send(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(_HEADER.pack(len(payload)) + payload)
+def _frame(tag: int, payload: bytes) -> bytes:
+    return _HEADER.pack(len(payload) + _TAG.size) + _TAG.pack(tag) + payload
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, missing = [], size
-    while missing:
-        chunk = sock.recv(missing)
-        if not chunk:
-            raise ConnectionError("the intake writer closed the connection")
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
+def _frames(buffer: bytearray):
+    """Take every complete frame off ``buffer``: ``(tag, payload)`` pairs."""
+    while len(buffer) >= _HEADER.size:
+        (size,) = _HEADER.unpack_from(buffer)
+        if len(buffer) < _HEADER.size + size:
+            return
+        (tag,) = _TAG.unpack_from(buffer, _HEADER.size)
+        payload = bytes(buffer[_HEADER.size + _TAG.size : _HEADER.size + size])
+        del buffer[: _HEADER.size + size]
+        yield tag, payload
 
 
 def _same_user(sock: socket.socket) -> bool:
@@ -311,7 +319,7 @@ class _Server:
 
     def _serve_once(self, timeout: float) -> int:
         """Read what has arrived, commit it as one batch, answer. Returns the batch size."""
-        batch: list[tuple[socket.socket, dict]] = []
+        batch: list[tuple[socket.socket, int, dict]] = []
         for key, _ in self.selector.select(timeout):
             if key.data is None:
                 self._accept()
@@ -333,14 +341,12 @@ class _Server:
                 log.warning("refused an intake connection from another user")
                 conn.close()
                 continue
-            conn.setblocking(False)
+            conn.settimeout(5.0)  # for answering; reads happen only when data is there
             self.selector.register(conn, selectors.EVENT_READ, bytearray())
 
     def _read(self, conn: socket.socket, buffer: bytearray, batch: list) -> None:
         try:
             chunk = conn.recv(1 << 20)
-        except BlockingIOError:
-            return
         except OSError:
             chunk = b""
         if not chunk:
@@ -348,16 +354,11 @@ class _Server:
             conn.close()
             return
         buffer += chunk
-        while len(buffer) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(buffer)
-            if len(buffer) < _HEADER.size + size:
-                break
-            payload = bytes(buffer[_HEADER.size : _HEADER.size + size])
-            del buffer[: _HEADER.size + size]
-            batch.append((conn, json.loads(payload)))
+        for tag, payload in _frames(buffer):
+            batch.append((conn, tag, json.loads(payload)))
 
-    def _commit(self, batch: list[tuple[socket.socket, dict]]) -> None:
-        rows = [row for _, row in batch]
+    def _commit(self, batch: list[tuple[socket.socket, int, dict]]) -> None:
+        rows = [row for _, _, row in batch]
         outcomes = self.rows.write(rows)
         committed = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
         if committed:
@@ -367,19 +368,20 @@ class _Server:
                 self.after_commit(committed)
             except Exception:  # noqa: BLE001 - never let a hand-off failure stop the writer
                 log.exception("after-commit hand-off failed; the sweeper will queue these")
-        for (conn, _), outcome in zip(batch, outcomes, strict=True):
+        answers: dict[socket.socket, list[bytes]] = {}
+        for (conn, tag, _), outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
                 answer = _OK
             elif type(outcome) in _ANSWERS:
                 answer = _ANSWERS[type(outcome)]
             else:
                 answer = _ERROR + str(getattr(outcome, "orig", outcome))[:500].encode()
+            answers.setdefault(conn, []).append(_frame(tag, answer))
+        for conn, frames in answers.items():
             try:
-                # A few bytes into a socket whose peer waits for exactly them: the buffer
-                # has room, so the non-blocking send completes.
-                _send(conn, answer)
+                conn.sendall(b"".join(frames))
             except OSError:
-                pass  # that process is gone; its request is gone with it
+                pass  # that process is gone; its requests are gone with it
 
     def close(self) -> None:
         self.closing.set()
@@ -391,6 +393,109 @@ class _Server:
         self.thread.join(timeout=WAIT_SECONDS)
 
 
+class _NotSent(Exception):
+    """The request never reached the writer: safe to send again elsewhere."""
+
+
+class _Waiting:
+    __slots__ = ("answer", "done")
+
+    def __init__(self):
+        # Released by the answer reader: a bare lock is the cheapest one-shot signal
+        # between two threads (an Event adds a Condition and a second lock).
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.answer: bytes | None = None  # None: the connection broke first
+
+
+class _Channel:
+    """This process's connection to the writer, shared by its request threads."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.waiting: dict[int, _Waiting] = {}
+        self.next_tag = 0
+        self.broken = False
+        self.reader = threading.Thread(
+            target=self._read_answers, name="parley-intake-answers", daemon=True
+        )
+        self.reader.start()
+
+    def request(self, payload: bytes) -> bytes:
+        """The writer's answer to ``payload``. Raises :class:`_NotSent` if it could not be
+        sent, or the 503 error if the connection broke before the answer came."""
+        waiting = _Waiting()
+        with self.lock:
+            if self.broken:
+                raise _NotSent("the connection to the intake writer is closed")
+            self.next_tag = tag = (self.next_tag + 1) & 0xFFFFFFFF
+            self.waiting[tag] = waiting
+            try:
+                self.sock.sendall(_frame(tag, payload))
+            except OSError as exc:
+                # A frame the writer did not receive whole is never processed.
+                del self.waiting[tag]
+                self._break()
+                raise _NotSent(str(exc)) from exc
+        if not waiting.done.acquire(timeout=WAIT_SECONDS):
+            self.waiting.pop(tag, None)
+            raise _unavailable(
+                "the intake writer did not confirm the write in time; "
+                "the comment may or may not be stored"
+            )
+        if waiting.answer is None:
+            raise _unavailable(
+                "the intake writer went away before confirming the write; "
+                "the comment may or may not be stored"
+            )
+        return waiting.answer
+
+    def _read_answers(self) -> None:
+        buffer = bytearray()
+        try:
+            while True:
+                try:
+                    chunk = self.sock.recv(1 << 16)
+                except TimeoutError:
+                    continue  # idle; the socket's timeout is for sending
+                if not chunk:
+                    break
+                buffer += chunk
+                for tag, answer in _frames(buffer):
+                    # Each entry is taken off exactly once (dict.pop and popitem are
+                    # atomic), by this loop, a timed-out request or _break.
+                    waiting = self.waiting.pop(tag, None)
+                    if waiting is not None:
+                        waiting.answer = answer
+                        waiting.done.release()
+        except OSError:
+            pass
+        with self.lock:
+            self._break()
+
+    def _break(self) -> None:
+        """Close the connection and wake everyone still waiting (called under the lock)."""
+        self.broken = True
+        while self.waiting:
+            try:
+                _, waiting = self.waiting.popitem()
+            except KeyError:
+                break
+            waiting.done.release()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def close(self) -> None:
+        with self.lock:
+            if not self.broken:
+                self._break()
+
+
 class GroupCommitter:
     """A process's end of the host's intake writer; see the module docstring."""
 
@@ -398,8 +503,8 @@ class GroupCommitter:
         self.rows = rows
         self.after_commit = after_commit  # called with the committed comment rows
         self.address = address
-        self._local = threading.local()
         self._lock = threading.Lock()
+        self._channel: _Channel | None = None
         self._server: _Server | None = None
         self._pid = os.getpid()
 
@@ -418,86 +523,72 @@ class GroupCommitter:
         writer answered (nothing is known to be stored then).
         """
         payload = json.dumps({name: row[name] for name in COMMENT_FIELDS}).encode()
-        sock = self._connection()
         try:
-            _send(sock, payload)
-        except OSError:
-            # The writer went away before reading anything: nothing was sent, so it is
-            # safe to try once more on a fresh connection (electing a new writer).
-            self._drop_connection()
-            sock = self._connection()
+            answer = self._connected().request(payload)
+        except _NotSent:
+            # The writer went away before this request reached it: safe to send once
+            # more, on a fresh connection (electing a new writer if need be).
             try:
-                _send(sock, payload)
-            except OSError as exc:
-                self._drop_connection()
+                answer = self._connected().request(payload)
+            except _NotSent as exc:
                 raise _unavailable(f"cannot reach the intake writer: {exc}") from exc
-        try:
-            (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
-            answer = _recv_exactly(sock, size)
-        except (OSError, ConnectionError) as exc:
-            self._drop_connection()
-            raise _unavailable(
-                "the intake writer went away before confirming the write; "
-                "the comment may or may not be stored"
-            ) from exc
         if answer == _OK:
             return
         if answer in _RAISED:
             raise _RAISED[answer]()
         raise _unavailable(answer[1:].decode(errors="replace"))
 
-    def _connection(self) -> socket.socket:
-        sock = getattr(self._local, "sock", None)
-        if sock is not None and self._local.pid == os.getpid():
-            return sock
-        for _ in range(20):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(WAIT_SECONDS)
-            try:
-                sock.connect(self.address)
-            except OSError:
-                sock.close()
-                self._elect()
-                continue
-            if not _same_user(sock):
-                sock.close()
-                raise _unavailable("the intake socket belongs to another user")
-            self._local.sock, self._local.pid = sock, os.getpid()
-            return sock
+    def _connected(self) -> _Channel:
+        channel = self._channel
+        if channel is not None and not channel.broken and channel.pid == os.getpid():
+            return channel
+        with self._lock:
+            channel = self._channel
+            if channel is not None and not channel.broken and channel.pid == os.getpid():
+                return channel
+            for _ in range(20):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(WAIT_SECONDS)
+                try:
+                    sock.connect(self.address)
+                except OSError:
+                    sock.close()
+                    self._elect()
+                    continue
+                if not _same_user(sock):
+                    sock.close()
+                    raise _unavailable("the intake socket belongs to another user")
+                self._channel = _Channel(sock)
+                return self._channel
         raise _unavailable("no intake writer could be reached or started")
-
-    def _drop_connection(self) -> None:
-        sock = getattr(self._local, "sock", None)
-        self._local.sock = None
-        if sock is not None:
-            sock.close()
 
     def _elect(self) -> None:
         """Become the host's writer unless another process already is."""
-        with self._lock:
-            if self.serving and self._pid == os.getpid():
-                return
-            if not self.address.startswith("\0") and os.path.exists(self.address):
-                os.unlink(self.address)  # a file of this very process id: stale
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                listener.bind(self.address)
-            except OSError:
-                listener.close()  # taken: another process won
-                time.sleep(0.005)
-                return
-            listener.listen(256)
-            listener.setblocking(False)
-            self._pid = os.getpid()
-            self._server = _Server(listener, self.rows, self.after_commit)
-            log.info("this process is now the host's intake writer", extra={"pid": self._pid})
+        if self.serving and self._pid == os.getpid():
+            return
+        if not self.address.startswith("\0") and os.path.exists(self.address):
+            os.unlink(self.address)  # a file of this very process id: stale
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(self.address)
+        except OSError:
+            listener.close()  # taken: another process won
+            time.sleep(0.005)
+            return
+        listener.listen(256)
+        listener.setblocking(False)
+        self._pid = os.getpid()
+        self._server = _Server(listener, self.rows, self.after_commit)
+        log.info("this process is now the host's intake writer", extra={"pid": self._pid})
 
     def close(self) -> None:
-        """Stop serving (after answering what already arrived) and drop this thread's
+        """Stop serving (after answering what already arrived) and drop this process's
         connection. Another process takes over on its next request."""
         server, self._server = self._server, None
         if server is not None and self._pid == os.getpid():
             server.close()
             if not self.address.startswith("\0") and os.path.exists(self.address):
                 os.unlink(self.address)
-        self._drop_connection()
+        channel, self._channel = self._channel, None
+        if channel is not None and channel.pid == os.getpid():
+            channel.close()
