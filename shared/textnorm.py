@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def nfc(text: str) -> str:
@@ -19,10 +20,16 @@ def similarity_key(text: str) -> str:
     Case, accents, punctuation, digits, spacing and zero-width tricks are folded away, so
     "Buy CHEAP watches!!! 123" and "buy cheap watches" give the same key.
     """
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    folded = "".join(ch for ch in folded if not ch.isdigit())
+    # ASCII has nothing to decompose or combine, so the short way gives the same result
+    # for most comments at a fraction of the cost.
+    folded = text.lower().translate(_ASCII_DIGITS) if text.isascii() else _folded(text)
     return _NON_WORD.sub(" ", folded).strip()
+
+
+def _folded(text: str) -> str:
+    """Case, accents, digits and compatibility forms folded away (any text)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in folded if not unicodedata.combining(ch) and not ch.isdigit())
 
 
 def sha256(*parts: str) -> str:
