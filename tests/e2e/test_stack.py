@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -223,6 +226,41 @@ def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
     print(
         f"kill -9 test: {stranded} comments were mid-check when the worker died; total final {total}"
     )
+
+
+def _writer_pids(api) -> list[int]:
+    """The api processes that became the host's intake writer, in order (from the log)."""
+    pids = []
+    for line in api.log().splitlines():
+        if "intake writer" in line and line.startswith("{"):
+            entry = json.loads(line)
+            if entry["message"] == "this process is now the host's intake writer":
+                pids.append(entry["pid"])
+    return pids
+
+
+def test_kill_9_of_the_intake_writer_elects_another_and_loses_nothing(stack):
+    api = stack["procs"][0]
+    url = str(stack["client"].base_url)
+    submit(stack["client"], f"Before the writer dies {uuid.uuid4().hex}.")
+    writer = _writer_pids(api)[-1]
+    os.kill(writer, signal.SIGKILL)
+    ids = []
+    for n in range(30):
+        # A fresh connection each time: the killed process held some of them.
+        with httpx.Client(base_url=url, timeout=10) as client:
+            ids.append(submit(client, f"After the writer died, comment {n} {uuid.uuid4().hex}."))
+    wait_for(lambda: _writer_pids(api)[-1] != writer, 10, "a new writer to be logged")
+    engine = sa.create_engine(stack["db"])
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT count(*) FROM comments WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        ).scalar()
+    engine.dispose()
+    assert stored == 30
 
 
 def test_a_second_server_on_a_busy_port_refuses_to_start(stack):
