@@ -13,10 +13,10 @@ from gunicorn import glogging
 from shared import ops
 from shared.logs import configure_logging
 
-# Two processes per core, eight threads each; threads overlap the waits on the database and
-# Redis. Measured on 2 cores (intake benchmark, runs vary): 4 x 8 gave 1,220-1,620
-# accepted/s, 2 x 8 1,250-1,330, 3 x 6 1,590, 6 x 8 1,560, 8 x 8 990; more threads per
-# process lose to GIL hand-offs, more processes to SQLite writer contention.
+# Two processes per core, eight threads each; the threads overlap the wait for the intake
+# writer's batch commit. Measured on 2 cores with the host-wide writer (intake benchmark,
+# two rounds each, runs vary): 4 x 8 gave 1,004-1,074 accepted/s, 6 x 6 940-1,002,
+# 3 x 8 951-1,001, 2 x 16 839-939.
 workers = int(os.environ.get("PARLEY_HTTP_WORKERS", 2 * multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("PARLEY_HTTP_THREADS", 8))
@@ -83,8 +83,9 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """A 1 ms GIL switch interval (default 5 ms): a thread back from an fsync or a Redis
-    round trip, such as the intake's group committer, gets the interpreter sooner.
-    Measured: p99 at 32 connections went from about 260 ms to under 100 ms."""
+    round trip, such as the intake writer's, gets the interpreter sooner. Measured with
+    the per-process committer that came before the writer: p99 at 32 connections went
+    from about 260 ms to under 100 ms. With the writer, 1 and 5 ms measured alike."""
     sys.setswitchinterval(0.001)
 
 

@@ -2,13 +2,14 @@
 
 A request hands its prepared row to the host's *intake writer* over a local socket and
 waits for the answer. The writer reads everything that has arrived from all processes,
-inserts it in one transaction, commits, hands the batch to the workers (one check task and
-the ``comment.received`` events, one Redis round trip each), and only then answers each
-request with its own outcome. The promise is unchanged: a request is answered only after
-*its* row is committed.
+checks each article of the batch once (unknown → 404, closed → 403), inserts the rest in
+one transaction, commits, hands the batch to the workers (one check task and the
+``comment.received`` events, in one Redis round trip), and only then answers each request
+with its own outcome. The promise is unchanged: a request is answered only after *its* row
+is committed.
 
 Why one writer per host rather than one per process: the fixed costs of a batch (the
-commit and its fsync, the Celery message, the Redis round trips) are shared by every
+commit and its fsync, the Celery message, the Redis round trip) are shared by every
 comment that arrived meanwhile, on any process, and SQLite's single write lock has one
 holder instead of several processes queueing for it. While one batch commits, the next
 one gathers in the socket buffers: no timer, and no waiting when a comment arrives alone.
@@ -16,15 +17,15 @@ one gathers in the socket buffers: no timer, and no waiting when a comment arriv
 The writer is one of the api processes, elected by the socket itself: the first process
 to bind the socket's name serves, the others connect. On Linux the name lives in the
 abstract namespace, so it disappears with its owner; the next request then elects a new
-writer. The name is derived from the moderation store and Redis URLs, so stacks on other
+writer. The name is derived from the stack's store and Redis URLs, so stacks on other
 stores never meet. Both ends check that the peer runs as the same user.
 
-Outcomes a request can see: committed (nothing raised), :class:`Duplicate`, or a
-:class:`sqlalchemy.exc.OperationalError` (the API's 503) when the store refused the batch
-or no writer could be reached. If the writer dies between reading a row and answering,
-the request cannot know whether its row was committed and is told so (also a 503); a row
-that was committed then is queued by the sweeper, and a retry with the same
-``Idempotency-Key`` gets the first answer.
+Outcomes a request can see: committed (nothing raised), :class:`NoSuchArticle`,
+:class:`CommentsClosed`, :class:`Duplicate`, or a :class:`sqlalchemy.exc.OperationalError`
+(the API's 503) when the store refused the batch or no writer could be reached. If the
+writer dies between reading a row and answering, the request cannot know whether its row
+was committed and is told so (also a 503); a row that was committed then is queued by the
+sweeper, and a retry with the same ``Idempotency-Key`` gets the first answer.
 """
 
 from __future__ import annotations

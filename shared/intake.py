@@ -125,7 +125,7 @@ def make_committer(container: Container) -> GroupCommitter:
     return GroupCommitter(
         rows,
         lambda committed: _hand_off(container, committed),
-        socket_address(settings.database_url, settings.redis_url),
+        socket_address(settings.database_url, settings.articles_url, settings.redis_url),
     )
 
 
