@@ -269,8 +269,8 @@ def _frames(buffer: bytearray):
 
 
 def _same_user(sock: socket.socket) -> bool:
-    """Whether the process at the other end runs as this process's user (Linux only;
-    elsewhere the socket is a file in a directory only this user can write)."""
+    """Whether the process at the other end runs as this process's user (Linux; elsewhere,
+    on development machines, each process has a socket file of its own and no peer)."""
     if not hasattr(socket, "SO_PEERCRED"):
         return True
     _pid, uid, _gid = _PEERCRED.unpack(
@@ -347,7 +347,7 @@ class _Server:
 
     def _read(self, conn: socket.socket, buffer: bytearray, batch: list) -> None:
         try:
-            chunk = conn.recv(1 << 20)
+            chunk = conn.recv(1 << 16)  # what is left waits in the socket for the next batch
         except OSError:
             chunk = b""
         if not chunk:

@@ -95,10 +95,6 @@ def _shown(args: tuple) -> str:
     )
 
 
-# What a task without callbacks carries after its arguments (Celery's message protocol 2).
-_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-
-
 class TaskQueue:
     """Sends tasks by name. Failures are reported, never raised to the caller: the row
     is already committed and the sweeper will queue it."""
@@ -135,9 +131,9 @@ class TaskQueue:
         round trip as the pipeline's other commands (the intake writer's events).
 
         The message is the one ``send`` would publish: Celery builds the task's headers
-        (``app.amqp.as_task_v2``), wrapped in the envelope of kombu's Redis transport and
-        pushed onto the queue's list, as kombu does for the anonymous exchange that
-        :data:`ROUTES` uses. A test checks it against kombu's own publish.
+        and body (``app.amqp.as_task_v2``), wrapped in the envelope of kombu's Redis
+        transport and pushed onto the queue's list, as kombu does for the anonymous
+        exchange that :data:`ROUTES` uses. A test checks it against kombu's own publish.
         """
         queue = _QUEUE_OF[name]
         task_id = str(uuid.uuid4())
@@ -145,7 +141,7 @@ class TaskQueue:
         task = self.celery.amqp.as_task_v2(
             task_id, name, args=list(args), kwargs={}, ignore_result=None, **shown
         )
-        body = json.dumps([list(args), {}, _EMBED]).encode()
+        body = json.dumps(task.body).encode()
         message = {
             "body": base64.b64encode(body).decode(),
             "content-encoding": "utf-8",
