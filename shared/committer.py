@@ -356,7 +356,18 @@ class _Server:
             return
         buffer += chunk
         for tag, payload in _frames(buffer):
-            batch.append((conn, tag, json.loads(payload)))
+            try:
+                row = json.loads(payload)
+                if not isinstance(row, dict) or set(row) != set(COMMENT_FIELDS):
+                    raise ValueError("not a comment row")
+            except ValueError as exc:  # a peer's bug: refuse that request, serve the rest
+                log.error("unreadable intake request", extra={"error": str(exc)[:200]})
+                try:
+                    conn.sendall(_frame(tag, _ERROR + b"unreadable intake request"))
+                except OSError:
+                    pass
+                continue
+            batch.append((conn, tag, row))
 
     def _commit(self, batch: list[tuple[socket.socket, int, dict]]) -> None:
         rows = [row for _, _, row in batch]

@@ -286,3 +286,18 @@ def test_a_committed_row_is_queued_and_announced(container, redis_client, articl
     assert sorted((e["type"], e["comment_id"]) for e in events) == sorted(
         ("comment.received", row["id"]) for row in rows
     )
+
+
+def test_an_unreadable_request_is_refused_and_the_writer_serves_on(writer_pair, container):
+    first, second = writer_pair
+    first.insert(_row(1))  # elect
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+        raw.connect(first.address)
+        raw.sendall(_HEADER.pack(4 + 9) + (7).to_bytes(4, "big") + b"not json!")
+        (size,) = _HEADER.unpack(raw.recv(_HEADER.size, socket.MSG_WAITALL))
+        answer = raw.recv(size, socket.MSG_WAITALL)
+    assert answer[:4] == (7).to_bytes(4, "big") and answer[4:5] == b"E"
+    second.insert(_row(2))
+    assert first.serving
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 2
