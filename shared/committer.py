@@ -187,8 +187,9 @@ class RowWriter:
         self._history = _PreparedInsert(CommentHistory.__table__, _HISTORY_FIELDS, engine)
 
     def write(self, rows: list[dict]) -> list[BaseException | None]:
-        """Insert ``rows``; one outcome per row: None (committed), :class:`Duplicate`, or
-        the error that kept it out. A duplicate in a batch does not cost the others."""
+        """Insert ``rows``; one outcome per row: None (committed), :class:`NoSuchArticle`,
+        :class:`CommentsClosed`, :class:`Duplicate`, or the error that kept it out. A
+        refused row or a duplicate in a batch does not cost the others."""
         outcomes: list[BaseException | None] = [None] * len(rows)
         try:
             articles = {slug: self.articles(slug) for slug in {row["article_slug"] for row in rows}}
