@@ -90,7 +90,13 @@ class Proc:
 
 
 def base_env(**values) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "PYTHON_AKISMET_"))}
+    """This environment without Parley's settings or a metrics directory (none is
+    inherited, as in the Makefile), then ``values``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PARLEY_", "PYTHON_AKISMET_")) and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     env.update({k: str(v) for k, v in values.items()})
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     return env

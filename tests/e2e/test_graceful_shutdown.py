@@ -108,7 +108,6 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
     akismet.set(delay_ms=300)
     values = stack_values(db, redis_url, akismet.url, PARLEY_LEASE_SECONDS="5")
     env = base_env(**values)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     container = Container(load_settings(values))
     with session_scope(container.stores.articles) as session:
         upsert_article(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import yaml
 from shared.cli import main as parley_cli
 from shared.config import ENV_VARS
 from shared.queue import QUEUES
+from tests.e2e.procs import base_env
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -133,11 +133,7 @@ def test_every_program_and_module_resolves():
 
 
 def test_celery_entrypoint_imports():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PARLEY_", "PYTHON_AKISMET_")) and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
+    env = base_env()
     result = subprocess.run(
         [sys.executable, "-c", "import workers.app, workers.tasks"],
         cwd=ROOT,
