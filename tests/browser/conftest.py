@@ -8,29 +8,25 @@ empty tables and an empty Redis database 13, with its own browser context (cooki
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
-from shared import accounts
 from shared.bootstrap import Container
 from shared.config import load_settings
-from shared.db import session_scope
 from shared.migrate import upgrade
 from shared.models import ArticleBase, Comment, CommentHistory, ModerationBase, utcnow
 from shared.textnorm import content_hash, sha256
 from tests.conftest import truncate
-from tests.e2e.procs import Proc, base_env, stack_values, start_gunicorn, start_redis
+from tests.e2e.procs import ROOT, Proc, base_env, stack_values, start_gunicorn, start_redis
+from tests.integration.test_dashboard_auth import PASSWORD
+from tests.integration.test_dashboard_auth import make_account as make_account_in
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -43,7 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ADMIN_TOKEN = "browser-admin-token"
-PASSWORD = "correct horse battery staple"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -125,8 +120,7 @@ def fresh(stack):
 
 
 def make_account(stack: Stack, email: str, role: str) -> None:
-    with session_scope(stack.container.stores.moderation) as session:
-        accounts.create_moderator(session, email, PASSWORD, role)
+    make_account_in(stack.container, email, role)
 
 
 def insert_comments(
