@@ -50,8 +50,6 @@ def stack(tmp_path_factory):
         PARLEY_AKISMET_RECHECK_SECONDS="1",
         PARLEY_SWEEP_SECONDS="2",
         PARLEY_LEASE_SECONDS="5",
-        PARLEY_RATE_LIMIT="off",
-        PARLEY_FLOOD_SECONDS="0",
         PARLEY_HTTP_WORKERS="2",
     )
     api, url = start_gunicorn("services.api:create_app()", env, tmp, "api")
@@ -173,11 +171,11 @@ def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
     client, env, tmp = stack["client"], stack["env"], stack["tmp"]
     stack["akismet"].set(delay_ms=20)
     api, worker, beat = stack["procs"]
-    with sa.create_engine(stack["db"]).connect() as conn:
+    engine = sa.create_engine(stack["db"])
+    with engine.connect() as conn:
         before = conn.execute(sa.text("SELECT count(*) FROM comments")).scalar()
     # distinct texts: comments that differ only by a number are a spam wave to the heuristics
     ids = [submit(client, f"Batch comment {uuid.uuid4().hex} on the exchange.") for _ in range(500)]
-    engine = sa.create_engine(stack["db"])
 
     def final_count():
         with engine.connect() as conn:
