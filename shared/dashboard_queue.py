@@ -18,7 +18,7 @@ from shared.bootstrap import Container
 from shared.models import utcnow
 from shared.moderation import actions, queries
 from shared.moderation.queries import Filters, Wave
-from shared.moderation.states import MODERATOR_ACTIONS
+from shared.moderation.states import check_action
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ class QueueView:
     next_cursor: str | None
     since: datetime  # when the page was made: live updates add what changed after it
     grouped: bool = True
-    notes: list[str] = field(default_factory=list)
 
 
 def build_cards(session: Session, comments: list, status: str | None) -> list[Card]:
@@ -153,17 +152,7 @@ class BulkResult:
         }
 
 
-def check_action(action: str) -> str:
-    if action not in MODERATOR_ACTIONS:
-        raise actions.IllegalTransition(
-            f"unknown action {action!r} (expected one of: {', '.join(MODERATOR_ACTIONS)})"
-        )
-    return action
-
-
-def bulk_moderate(
-    container: Container, ids: list[str], action: str, actor: str, note: str | None = None
-) -> BulkResult:
+def bulk_moderate(container: Container, ids: list[str], action: str, actor: str) -> BulkResult:
     """Apply one action to many comments, each through the state machine on its own.
 
     A comment that cannot move (already decided by someone else, or not in a status the
@@ -174,7 +163,7 @@ def bulk_moderate(
     result = BulkResult()
     for comment_id in dict.fromkeys(ids):
         try:
-            outcome = actions.moderate(container, comment_id, action, actor, note)
+            outcome = actions.moderate(container, comment_id, action, actor)
         except actions.CommentNotFound:
             result.failed[comment_id] = "there is no such comment"
         except actions.IllegalTransition as exc:

@@ -14,9 +14,11 @@ from services.dashboard.auth import actor, login_required, safe_next
 from services.dashboard.templating import iso_z
 from services.http import container, json_body, problem
 from shared import dashboard_queue as dq
+from shared import ops
 from shared.models import utcnow
 from shared.moderation import actions, queries
 from shared.moderation.queries import BadQuery, Filters
+from shared.moderation.states import check_action
 
 queue_pages = Blueprint("queue", __name__, url_prefix="/admin")
 
@@ -56,11 +58,6 @@ def _bad_query(exc: BadQuery):
     return problem(422, "Invalid fields", str(exc), errors={exc.field: [exc.message]})
 
 
-def _counts() -> dict:
-    with container().stores.moderation_read() as session:
-        return queries.counts_by_status(session)
-
-
 @queue_pages.get("/")
 @login_required
 def index():
@@ -98,7 +95,7 @@ def act_form(comment_id: str):
         result = actions.moderate(
             container(),
             comment_id,
-            dq.check_action(action),
+            check_action(action),
             actor(),
             request.form.get("note") or None,
         )
@@ -159,7 +156,7 @@ def act_json(comment_id: str):
         )
     try:
         result = actions.moderate(
-            container(), comment_id, dq.check_action(str(data.get("action"))), actor(), note
+            container(), comment_id, check_action(str(data.get("action"))), actor(), note
         )
     except actions.CommentNotFound:
         return problem(404, "Unknown comment", "That comment no longer exists.")
@@ -169,7 +166,7 @@ def act_json(comment_id: str):
         id=result.comment.id,
         status=result.comment.status,
         feedback=result.feedback,
-        counts=_counts(),
+        counts=ops.comment_counts(container()),
     )
 
 
@@ -196,7 +193,7 @@ def bulk_json():
         result = dq.bulk_moderate(container(), ids, str(data.get("action")), actor())
     except actions.IllegalTransition as exc:
         return problem(422, "Invalid fields", str(exc), errors={"action": [str(exc)]})
-    return jsonify(**result.as_json(), counts=_counts())
+    return jsonify(**result.as_json(), counts=ops.comment_counts(container()))
 
 
 @queue_pages.get("/api/ids")

@@ -10,8 +10,8 @@ from flask import Flask, url_for
 
 from services.dashboard.auth import current_moderator
 from services.http import container
+from shared import ops
 from shared.dashboard_queue import wave_signature
-from shared.moderation import queries
 from shared.moderation.states import MODERATOR_ACTIONS
 
 QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}
@@ -68,8 +68,7 @@ def queue_url(status: str, args: dict, **changes) -> str:
 
 
 def nav_counts() -> dict[str, int]:
-    with container().stores.moderation_read() as session:
-        return queries.counts_by_status(session)
+    return ops.comment_counts(container())
 
 
 def install(app: Flask) -> None:

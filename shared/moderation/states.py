@@ -69,18 +69,22 @@ def system_move(current_status: str, target_status: str) -> str:
     return target_status
 
 
+def check_action(action: str) -> str:
+    """``action`` if it is a moderator's action; :class:`UnknownAction` otherwise."""
+    if action not in MODERATOR_ACTIONS:
+        raise UnknownAction(
+            f"unknown action {action!r} (expected one of: {', '.join(MODERATOR_ACTIONS)})"
+        )
+    return action
+
+
 def moderator_move(current_status: str, action: str) -> str:
     """The status a moderator's action leads to from ``current_status``.
 
     Raises :class:`IllegalTransition` with a sentence fit for the 409 answer, e.g.
     "cannot approve a comment that is published".
     """
-    moves = MODERATOR_ACTIONS.get(action)
-    if moves is None:
-        raise UnknownAction(
-            f"unknown action {action!r} (expected one of: {', '.join(MODERATOR_ACTIONS)})"
-        )
-    target = moves.get(current_status)
+    target = MODERATOR_ACTIONS[check_action(action)].get(current_status)
     if target is None:
         raise IllegalTransition(f"cannot {_VERBS[action]} a comment that is {current_status}")
     return target
