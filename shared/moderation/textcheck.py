@@ -230,7 +230,6 @@ def plain_form(text: str) -> str:
     return (text or "").casefold()
 
 
-@lru_cache(maxsize=1024)  # list terms repeat for every comment
 def skeleton_form(text: str) -> str:
     """Text with disguises undone: accents stripped, look-alike letters mapped to Latin.
 
@@ -249,6 +248,11 @@ def skeleton_form(text: str) -> str:
         return word
 
     return unicodedata.normalize("NFKC", re.sub(r"\w+", fold, text)).casefold()
+
+
+@lru_cache(maxsize=1024)  # list terms repeat for every comment
+def _skeleton_pattern(term: str) -> re.Pattern[str] | None:
+    return _term_pattern(skeleton_form(term))
 
 
 @lru_cache(maxsize=256)
@@ -279,7 +283,7 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
             continue
         if skeleton is None:
             skeleton = skeleton_form(text)
-        folded = _term_pattern(skeleton_form(term))
+        folded = _skeleton_pattern(term)
         if folded is not None and folded.search(skeleton):
             hits.append((term, True))
     return hits
