@@ -8,7 +8,7 @@ import logging
 import uuid
 from functools import wraps
 
-from flask import Blueprint, Flask, after_this_request, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -47,7 +47,6 @@ def _request_id() -> None:
     g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
     # Log lines and queued tasks of this request carry its id; cleared when it ends.
     logs.REQUEST_ID.set(g.request_id)
-    after_this_request(logs.forget_request_id)
 
 
 def _after(response):
@@ -85,6 +84,8 @@ def install(app: Flask, parley: Container) -> None:
     """Attach the container and the common handlers to ``app``."""
     app.extensions["parley"] = parley
     app.before_request(_request_id)
+    # after_request hooks run last-registered first: this one ends the request.
+    app.after_request(logs.forget_request_id)
     app.after_request(_after)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _db_error)
