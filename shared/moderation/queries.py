@@ -218,7 +218,7 @@ def similar_counts(session: Session, hashes: Collection[str], status: str | None
 
 
 def author_records(session: Session, emails: Collection[str]) -> dict[str, tuple[int, int]]:
-    """:func:`shared.moderation.context.author_record` for many authors in one query."""
+    """Per author: (comments marked spam, comments approved or published), in one query."""
     if not emails:
         return {}
     rows = session.execute(
