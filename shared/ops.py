@@ -27,6 +27,7 @@ Recording never raises into the pipeline: with Redis unreachable an increment is
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -49,7 +50,6 @@ SERIES_TTL = 2 * 3600
 MINUTE_KEY = "parley:ops:minute:{stamp}"
 SAMPLES_KEY = "parley:ops:samples"
 SAMPLE_SECONDS = 15.0
-OPS_SAMPLE = "parley.ops_sample"  # the beat task's name
 
 WORKERS_KEY = "parley:workers"  # name -> last heartbeat, kept for the ops page's "last seen"
 HEARTBEAT_KEY = "parley:worker:{name}"
@@ -87,8 +87,14 @@ def use_host_qualified_ids() -> bool:
 
 
 def process_identity(pid: int) -> str:
-    """The multiprocess file suffix of process ``pid`` on this host."""
-    return f"{socket.gethostname().replace('_', '-')}-{pid}"
+    """The multiprocess file suffix of process ``pid`` on this host (prometheus-client asks
+    for it on every metric update)."""
+    return f"{_host()}-{pid}"
+
+
+@functools.cache
+def _host() -> str:
+    return socket.gethostname().replace("_", "-")
 
 
 def queue_depths(redis) -> dict[str, int]:

@@ -27,6 +27,7 @@ FEEDBACK = "parley.akismet_feedback"
 SWEEP = "parley.sweep"
 RECHECK = "parley.akismet_recheck"
 PURGE = "parley.purge"
+OPS_SAMPLE = "parley.ops_sample"  # beat's minute sample for the ops page
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 _QUEUE_OF = {
@@ -38,6 +39,7 @@ _QUEUE_OF = {
     SWEEP: "maintenance",
     RECHECK: "maintenance",
     PURGE: "maintenance",
+    OPS_SAMPLE: "maintenance",
 }
 # Published through the anonymous exchange: kombu's Redis transport then pushes straight
 # onto the list named by the routing key. Routing through a named exchange would depend on

@@ -25,7 +25,6 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
-from kombu import Exchange, Queue
 
 from shared import logs, ops, queue
 from shared.config import load_settings
@@ -38,11 +37,6 @@ ops.use_host_qualified_ids()
 settings = load_settings()
 app = queue.make_celery(settings)
 app.conf.include = ["workers.tasks"]
-app.conf.task_routes = {
-    **queue.ROUTES,
-    # Through the anonymous exchange like every other task (see shared.queue.ROUTES).
-    ops.OPS_SAMPLE: {"queue": Queue("maintenance", Exchange(""), routing_key="maintenance")},
-}
 app.conf.update(
     # A lost broker connection means the broker will deliver our unacknowledged tasks
     # again; cancel them here instead of finishing them twice (Celery 6's default).
@@ -60,7 +54,7 @@ app.conf.beat_schedule = {
     "purge": {"task": queue.PURGE, "schedule": 3600.0},
     # A stale sample is worthless: drop it rather than run it late.
     "ops-sample": {
-        "task": ops.OPS_SAMPLE,
+        "task": queue.OPS_SAMPLE,
         "schedule": ops.SAMPLE_SECONDS,
         "options": {"expires": ops.SAMPLE_SECONDS * 2},
     },

@@ -86,7 +86,7 @@ def purge() -> dict:
     return maintenance.purge(container())
 
 
-@app.task(name=ops.OPS_SAMPLE, ignore_result=True)
+@app.task(name=queue.OPS_SAMPLE, ignore_result=True)
 def ops_sample() -> dict:
     """Sample queue depths and the oldest unchecked age for the ops page (every 15 s)."""
     return ops.sample(container())
