@@ -11,16 +11,7 @@ import sys
 import click
 
 from shared import accounts
-from shared.bootstrap import bootstrap
-from shared.config import SettingsError
 from shared.db import session_scope
-
-
-def _container():
-    try:
-        return bootstrap()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.command("add-moderator")
@@ -46,6 +37,8 @@ def add_moderator(email: str, role: str, password: str | None) -> None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password, generated = accounts.generate_password(), True
+    from shared.cli import _container  # cli imports this module at its end
+
     parley = _container()
     try:
         with session_scope(parley.stores.moderation) as session:
@@ -66,6 +59,8 @@ def add_moderator(email: str, role: str, password: str | None) -> None:
 @click.command("ensure-demo-admin")
 def ensure_demo_admin() -> None:
     """Create the first admin (PARLEY_ADMIN_EMAIL) if there is no account yet; print its login once."""
+    from shared.cli import _container  # cli imports this module at its end
+
     parley = _container()
     settings = parley.settings
     try:
