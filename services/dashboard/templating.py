@@ -41,9 +41,7 @@ def utc(value: datetime | None) -> str:
 
 
 def iso(value: datetime | None) -> str:
-    return (
-        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if value else ""
-    )
+    return ops.iso(value) if value else ""
 
 
 def iso_z(value: datetime) -> str:
