@@ -93,8 +93,8 @@ def worker_exit(server, worker):
     """The api process that is the host's intake writer answers the comments that already
     reached it before it exits; the next request elects another writer."""
     parley = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("parley")
-    if parley is not None and "committer" in parley.__dict__:
-        parley.committer.close()
+    if parley is not None:
+        parley.close_committer()
 
 
 def child_exit(server, worker):

@@ -86,9 +86,14 @@ class Container:
         if "redis" in self.__dict__:
             self.redis.connection_pool.reset()
 
-    def close(self) -> None:
+    def close_committer(self) -> None:
+        """Stop this process's end of the intake writer (serving it, if it did), if the
+        process ever used it."""
         if "committer" in self.__dict__:
             self.committer.close()
+
+    def close(self) -> None:
+        self.close_committer()
         if "stores" in self.__dict__:
             self.stores.dispose(close=True)
         if "redis" in self.__dict__:
