@@ -45,7 +45,7 @@ import time
 from sqlalchemy import Engine, Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from shared.models import Comment, CommentHistory, utcnow
+from shared.models import Comment, CommentHistory, history_row, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -215,18 +215,7 @@ class RowWriter:
         now = utcnow()
         for row in rows:
             row["created_at"] = row["updated_at"] = now
-        history = [
-            {
-                "comment_id": row["id"],
-                "at": now,
-                "actor": "api",
-                "action": "received",
-                "from_status": None,
-                "to_status": "received",
-                "note": None,
-            }
-            for row in rows
-        ]
+        history = [history_row(row["id"], now, "api", "received", None, "received") for row in rows]
         try:
             with self.engine.begin() as conn:
                 self._comments.execute(conn, rows)

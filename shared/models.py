@@ -143,6 +143,27 @@ class CommentHistory(ModerationBase):
     comment: Mapped[Comment] = relationship(back_populates="history")
 
 
+def history_row(
+    comment_id: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    note: str | None = None,
+) -> dict:
+    """The values of one :class:`CommentHistory` row, for a Core insert."""
+    return dict(
+        comment_id=comment_id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+
+
 class ListEntry(ModerationBase):
     """An entry of a moderation list (block words, blocked IPs, trusted authors, …)."""
 

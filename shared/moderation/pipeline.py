@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from shared.bootstrap import Container
 from shared.metrics import CHECK_SECONDS, COMMENTS_DECIDED
-from shared.models import Comment, CommentHistory, utcnow
+from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
 from shared.moderation.publishing import insert_public_rows, public_row, publish_comment
@@ -207,28 +207,20 @@ def _decision_row(container: Container, item: Judged, recheck: bool, now, publis
     next_check, gave_up = _next_check(container, comment, akismet["verdict"])
     status = "approved" if decision.status == "published" else decision.status
     history = [
-        dict(
-            comment_id=comment.id,
-            at=now,
-            actor="worker",
-            action="recheck" if recheck else "check",
-            from_status="checking",
-            to_status=status,
-            note=decision.summary + (f". {gave_up}" if gave_up else ""),
+        history_row(
+            comment.id,
+            now,
+            "worker",
+            "recheck" if recheck else "check",
+            "checking",
+            status,
+            decision.summary + (f". {gave_up}" if gave_up else ""),
         )
     ]
     if publish and status == "approved":
         # One database for both stores: approved and published in the same transaction.
         history.append(
-            dict(
-                comment_id=comment.id,
-                at=now,
-                actor="publisher",
-                action="publish",
-                from_status="approved",
-                to_status="published",
-                note=None,
-            )
+            history_row(comment.id, now, "publisher", "publish", "approved", "published")
         )
         status = "published"
     params = dict(

@@ -13,7 +13,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from shared.bootstrap import Container
-from shared.models import Comment, CommentHistory, utcnow
+from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.states import events_for
 
 
@@ -67,15 +67,7 @@ def transition(
     # A Core insert: no unit-of-work flush for a row nobody reads back in this session.
     session.execute(
         insert(CommentHistory),
-        dict(
-            comment_id=comment.id,
-            at=now,
-            actor=actor,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-        ),
+        history_row(comment.id, now, actor, action, from_status, to_status, note),
     )
     if outbox is not None:
         outbox.add(from_status, to_status, comment.id, comment.article_slug)
