@@ -81,9 +81,12 @@ def upsert_article(session: Session, slug: str, fields: dict) -> tuple[Article, 
     return article, created
 
 
-# The intake asks this of every submission. It runs as one statement on a pooled DBAPI
-# connection: a Session (or even a Core connection with its BEGIN and ROLLBACK) costs
-# several times the query itself, and on SQLite it is three calls that release the GIL.
+# The intake writer asks this once per article and batch, from a thread that shares its
+# process with request threads (and the request path asks it for a refused submission).
+# It runs as one statement on a pooled DBAPI connection: a Session (or even a Core
+# connection with its BEGIN and ROLLBACK) costs several times the query itself, and on
+# SQLite it is three more calls that release the GIL, each of which that thread may wait
+# a switch interval to get back.
 _INTAKE_LOOKUP = select(Article.url, Article.comments_open).where(Article.slug == bindparam("slug"))
 _intake_sql: dict[object, tuple[str, tuple[str, ...] | None]] = {}
 
