@@ -92,13 +92,6 @@ def submit_all(container, ids: list, errors: list) -> None:
         errors.append(exc)
 
 
-def statuses(container) -> dict[str, int]:
-    with container.stores.moderation_read() as session:
-        return dict(
-            session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()
-        )
-
-
 def test_sigterm_mid_batch_loses_no_comment(tmp_path):
     db = f"sqlite:///{tmp_path}/p.db"
     upgrade(db, db)
@@ -129,13 +122,15 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         submitter = threading.Thread(target=submit_all, args=(container, ids, errors))
         submitter.start()
         wait_for(
-            lambda: sum(statuses(container).get(s, 0) for s in FINAL) >= 30, 30, "30 decisions"
+            lambda: sum(ops.comment_counts(container).get(s, 0) for s in FINAL) >= 30,
+            30,
+            "30 decisions",
         )
         first.popen.send_signal(signal.SIGTERM)  # to the worker itself, as docker stop does
         assert first.popen.wait(30) == 0, first.log()[-3000:]
         submitter.join(60)
         assert not errors and len(set(ids)) == N, errors[:1]
-        left = statuses(container)
+        left = ops.comment_counts(container)
         assert left.get("checking", 0) == 0, (
             f"in-flight checks abandoned: {left}\n{first.log()[-3000:]}"
         )
@@ -150,12 +145,12 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         procs.append(second)
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
-            now = statuses(container)
+            now = ops.comment_counts(container)
             if sum(now.get(s, 0) for s in FINAL) == N:
                 break
             sweep(container)  # what beat does every PARLEY_SWEEP_SECONDS
             time.sleep(1)
-        final = statuses(container)
+        final = ops.comment_counts(container)
         assert sum(final.get(s, 0) for s in FINAL) == N, (
             f"not all decided: {final}\n{second.log()[-3000:]}"
         )
