@@ -10,12 +10,11 @@ import json
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.migrate import upgrade
 from tests.akismet_server import AkismetServer
 from tests.e2e.procs import stack_env, start_gunicorn, start_redis, start_worker, wait_for
-from tests.integration.test_metrics import REMARKS, SUBMIT_RULE
+from tests.integration.test_metrics import REMARKS, SUBMIT_RULE, samples_of, value
 
 pytestmark = pytest.mark.e2e
 
@@ -26,15 +25,7 @@ SLUG = "metrics-drill"
 def scrape(url: str) -> dict[tuple, float]:
     response = httpx.get(url + "/metrics", timeout=10)
     assert response.status_code == 200
-    samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples, name, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+    return samples_of(response.text)
 
 
 def json_lines(text: str) -> list[dict]:

@@ -42,8 +42,13 @@ def scrape(container) -> dict[tuple, float]:
     response = app.test_client().get("/metrics")
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain; version=0.0.4")
+    return samples_of(response.get_data(as_text=True))
+
+
+def samples_of(text: str) -> dict[tuple, float]:
+    """Every sample of a /metrics page, keyed by name and sorted labels."""
     samples = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
