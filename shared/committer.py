@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import os
+import select
 import selectors
 import socket
 import struct
@@ -50,6 +51,8 @@ from shared.models import Comment, CommentHistory, history_row, utcnow
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 30.0
+# How long the writer tries to hand a process its answers before giving up on it.
+ANSWER_SECONDS = 5.0
 # Rows per transaction at most; more waiting rows go into the next batch.
 MAX_BATCH = 256
 _HEADER = struct.Struct("!I")
@@ -258,6 +261,31 @@ def _frames(buffer: bytearray):
         yield tag, payload
 
 
+def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
+    """Send all of ``data`` on a blocking socket, giving up after ``timeout`` seconds.
+
+    The common case is one system call. A socket with a timeout would first poll, and
+    each system call lets go of the GIL: in a process whose request threads all want it
+    back, each hand-over can cost a switch interval. So the sockets here have no timeout,
+    and a send waits (polls) only when the peer's buffer is full.
+    """
+    view = memoryview(data)
+    deadline = None
+    while view:
+        try:
+            view = view[sock.send(view, socket.MSG_DONTWAIT) :]
+            continue
+        except BlockingIOError:
+            pass
+        if deadline is None:
+            deadline = time.monotonic() + timeout
+        left = deadline - time.monotonic()
+        writable = select.poll()
+        writable.register(sock, select.POLLOUT)
+        if left <= 0 or not writable.poll(left * 1000):
+            raise TimeoutError("the peer does not take what is sent to it")
+
+
 def _same_user(sock: socket.socket) -> bool:
     """Whether the process at the other end runs as this process's user (Linux; elsewhere,
     on development machines, each process has a socket file of its own and no peer)."""
@@ -332,12 +360,15 @@ class _Server:
                 log.warning("refused an intake connection from another user")
                 conn.close()
                 continue
-            conn.settimeout(5.0)  # for answering; reads happen only when data is there
+            conn.setblocking(True)  # no timeout: see _send
             self.selector.register(conn, selectors.EVENT_READ, bytearray())
 
     def _read(self, conn: socket.socket, buffer: bytearray, batch: list) -> None:
         try:
-            chunk = conn.recv(1 << 16)  # what is left waits in the socket for the next batch
+            # What is left waits in the socket for the next batch.
+            chunk = conn.recv(1 << 16, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return  # woken for nothing
         except OSError:
             chunk = b""
         if not chunk:
@@ -353,7 +384,7 @@ class _Server:
             except ValueError as exc:  # a peer's bug: refuse that request, serve the rest
                 log.error("unreadable intake request", extra={"error": str(exc)[:200]})
                 try:
-                    conn.sendall(_frame(tag, _ERROR + b"unreadable intake request"))
+                    _send(conn, _frame(tag, _ERROR + b"unreadable intake request"), ANSWER_SECONDS)
                 except OSError:
                     pass
                 continue
@@ -381,7 +412,7 @@ class _Server:
             answers.setdefault(conn, []).append(_frame(tag, answer))
         for conn, frames in answers.items():
             try:
-                conn.sendall(b"".join(frames))
+                _send(conn, b"".join(frames), ANSWER_SECONDS)
             except OSError:
                 pass  # that process is gone; its requests are gone with it
 
@@ -414,6 +445,7 @@ class _Channel:
     """This process's connection to the writer, shared by its request threads."""
 
     def __init__(self, sock: socket.socket):
+        sock.settimeout(None)  # see _send
         self.sock = sock
         self.pid = os.getpid()
         self.lock = threading.Lock()
@@ -435,7 +467,7 @@ class _Channel:
             self.next_tag = tag = (self.next_tag + 1) & 0xFFFFFFFF
             self.waiting[tag] = waiting
             try:
-                self.sock.sendall(_frame(tag, payload))
+                _send(self.sock, _frame(tag, payload), WAIT_SECONDS)
             except OSError as exc:
                 # A frame the writer did not receive whole is never processed.
                 del self.waiting[tag]
@@ -458,10 +490,7 @@ class _Channel:
         buffer = bytearray()
         try:
             while True:
-                try:
-                    chunk = self.sock.recv(1 << 16)
-                except TimeoutError:
-                    continue  # idle; the socket's timeout is for sending
+                chunk = self.sock.recv(1 << 16)
                 if not chunk:
                     break
                 buffer += chunk
@@ -550,7 +579,7 @@ class GroupCommitter:
                 return channel
             for _ in range(20):
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(WAIT_SECONDS)
+                sock.settimeout(WAIT_SECONDS)  # for connecting; then none (see _send)
                 try:
                     sock.connect(self.address)
                 except OSError:
