@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
-from shared.validation import validate_comment
+from shared.validation import ALLOWED_CONTROL, _control_chars, validate_comment
 
 GOOD = {"author_name": "Olena", "author_email": "olena@example.org", "content": "Дякую за статтю."}
 
@@ -73,6 +76,15 @@ def test_content_control_characters():
     assert errors_for(content="windows\r\nnewlines") == {}
     message = errors_for(content="bell \x07 and escape \x1b")["content"][0]
     assert "U+0007" in message and "U+001B" in message
+
+
+def test_control_characters_are_exactly_unicode_category_cc():
+    """The scan finds every character Unicode calls a control (Cc) and nothing else."""
+    controls = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cc"}
+    text = "".join(chr(c) for c in range(0x0, 0x3000))
+    expected = sorted(f"U+{ord(ch):04X}" for ch in controls)
+    assert _control_chars(text) == expected
+    assert _control_chars("a\nb\tc\x85", ALLOWED_CONTROL) == ["U+0085"]
 
 
 def test_content_is_nfc():
