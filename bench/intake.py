@@ -96,7 +96,7 @@ def main() -> None:
         for b, p in zip(slices["bare Flask"], slices["Parley intake"], strict=True)
     ]
     print(
-        f"  ratio intake/bare: {ratio:.2f}   (rounds {min(per_round):.2f}-{max(per_round):.2f};"
+        f"  ratio intake/bare: {ratio:.3f}   (rounds {min(per_round):.2f}-{max(per_round):.2f};"
         " target >= 0.35; p99 target <= 150 ms)"
     )
     print(
