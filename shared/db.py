@@ -57,6 +57,12 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=15000")
+            # A multi-row INSERT into a table with unique constraints keeps a statement
+            # journal (every page it changes, so that a violation undoes just that
+            # statement). Past 64 KiB SQLite spills it to a new temporary file in /var/tmp:
+            # the intake writer's every batch paid for creating, writing and unlinking
+            # one. Temporary storage in memory keeps it there (intake benchmark: +12 %).
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         if readonly:

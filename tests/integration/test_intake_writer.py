@@ -113,6 +113,12 @@ def test_a_batch_larger_than_one_statement_is_stored_whole(backend, container):
     assert sorted(history) == sorted(stored)
 
 
+def test_sqlite_keeps_a_batch_statement_journal_in_memory(container):
+    # Otherwise each batch of the writer spills its statement journal to a new file.
+    with container.stores.moderation_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+
+
 def test_the_article_decides_each_comment_of_a_batch(container):
     articles = {"open": ("https://news.example/open", True), "closed": ("u", False)}
     looked_up = []
