@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-import uuid
 from functools import wraps
 
+import uuid_utils
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -44,7 +44,9 @@ def problem(
 
 def _request_id() -> None:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+    g.request_id = (
+        incoming[:64] if incoming.isprintable() and incoming else uuid_utils.uuid4().hex
+    )  # no system call
     # Log lines and queued tasks of this request carry its id; cleared when it ends.
     logs.REQUEST_ID.set(g.request_id)
 
