@@ -115,6 +115,22 @@ def _unavailable(message: str) -> OperationalError:
 # --- the database side --------------------------------------------------------------------
 
 
+_UNSET = object()
+
+
+def _each(process, values: list) -> list:
+    """``process`` applied to each of ``values``, converting a run of equal values once: a
+    batch shares its timestamp, and every new comment starts with the same empty reasons
+    and verdict (bind processors are pure functions of the value)."""
+    out = []
+    last = last_out = _UNSET
+    for value in values:
+        if value is not last and not (type(value) is type(last) and value == last):
+            last, last_out = value, process(value)
+        out.append(last_out)
+    return out
+
+
 class _PreparedInsert:
     """An INSERT compiled once for a dialect, with parameters converted by the column
     types' own bind processors (what SQLAlchemy would do for each row, without rebuilding
@@ -147,14 +163,12 @@ class _PreparedInsert:
             self._per_statement = max(1, self.MAX_PARAMETERS // len(self.names))
             self._sql_for: dict[int, str] = {}
 
-    def _converted(self, rows: list[dict]) -> list[list]:
-        return [
-            [
-                row[name] if process is None else process(row[name])
-                for name, process in self.processors
-            ]
-            for row in rows
-        ]
+    def _converted(self, rows: list[dict]) -> list[tuple]:
+        columns = []
+        for name, process in self.processors:
+            values = [row[name] for row in rows]
+            columns.append(values if process is None else _each(process, values))
+        return list(zip(*columns, strict=True))
 
     def execute(self, conn, rows: list[dict]) -> None:
         """Insert ``rows`` on the SQLAlchemy connection ``conn``."""
