@@ -25,20 +25,14 @@ TYPES = frozenset(
 MAXLEN = 100_000
 
 
-def event_fields(
-    type_: str,
-    comment_id: str,
-    article: str,
-    at: datetime | None = None,
-    event_id: str | None = None,
-) -> dict:
+def event_fields(type_: str, comment_id: str, article: str, at: datetime | None = None) -> dict:
     """The fields of one event, as stored in the stream."""
     if type_ not in TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     return {
         # uuid-utils draws in the process; the os source would be a system call (which
         # lets go of the GIL: the intake writer then waits to get it back).
-        "event_id": event_id or uuid_utils.uuid4().hex,
+        "event_id": uuid_utils.uuid4().hex,
         "type": type_,
         "comment_id": comment_id,
         "article": article,
