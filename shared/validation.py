@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict
 
 from shared.textnorm import nfc
 
@@ -19,10 +19,11 @@ ALLOWED_CONTROL = frozenset({"\n", "\t"})
 LIMITS = {"author_name": 100, "author_email": 254, "author_url": 2048, "content": 10_000}
 
 
-class CommentInput(BaseModel):
-    """A submission that passed every field rule."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommentInput:
+    """A submission that passed every field rule. A plain record: the rules above have
+    checked every field, and a pydantic model would check each one's type again on every
+    submission (about 1 % of a request's time in the intake profile)."""
 
     author_name: str
     author_email: str
