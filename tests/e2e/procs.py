@@ -50,13 +50,13 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
 class Proc:
     """One child process with its log file."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path):
+    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path, cwd: Path = ROOT):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -117,9 +117,12 @@ def _answering(proc: Proc, url: str, path: str) -> str:
 
 
 def start_gunicorn(
-    app: str, env: dict, log_dir: Path, name: str, workers: int | None = 2
+    app: str, env: dict, log_dir: Path, name: str, workers: int | None = 2, root: Path = ROOT
 ) -> tuple[Proc, str]:
-    """gunicorn with the production config; ``workers=None`` keeps its process count."""
+    """gunicorn with the production config; ``workers=None`` keeps its process count.
+
+    ``root`` is the checkout whose code it serves. gunicorn puts the directory it starts
+    in first on the import path, so that is what decides, whatever else is installed."""
     port = free_port()
     proc = Proc(
         name,
@@ -134,6 +137,7 @@ def start_gunicorn(
         ],
         env,
         log_dir,
+        cwd=root,
     )
     return proc, _answering(proc, f"http://127.0.0.1:{port}", "/healthz")
 

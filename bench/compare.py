@@ -1,0 +1,148 @@
+"""Compare the intake of several checkouts, interleaved round by round, against bare Flask.
+
+    .venv/bin/python -m bench.compare [--rounds 20] [--seconds 3] [--connections 32]
+        NAME=PATH[@VAR=VALUE,...] NAME=PATH ...
+
+The first checkout is the baseline. Each one is served by its own gunicorn (the
+production settings, from that checkout) on its own fresh store, all on one private
+Redis; every round loads bare Flask and each checkout in turn, the order reversed every
+other round. ``@VAR=VALUE`` sets environment variables for one server, e.g.
+``PARLEY_HTTP_THREADS=12``. A checkout can be a ``git worktree`` of this repository; it
+runs with this checkout's virtualenv, so its dependencies must be the same.
+
+What it prints per checkout: the rate, its ratio to bare Flask, the CPU each request cost
+all of that server's processes (from /proc) and the median p99; per checkout against the
+baseline, the median and the range of the per-round rate ratios. Two servers running the
+same code differ by a few per cent over 20 rounds (each round's connections land unevenly
+on the processes), so smaller effects cannot be told apart. Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+from bench.common import WRK_SCRIPT, bench_store, run_wrk
+from tests.e2e.procs import Proc, stack_env, start_gunicorn, start_redis
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def parse_target(spec: str) -> tuple[str, Path, dict[str, str]]:
+    """``NAME=PATH[@VAR=VALUE,...]`` → (name, checkout, environment)."""
+    name, sep, rest = spec.partition("=")
+    if not sep or not name or not rest:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH[@VAR=VALUE,...], got {spec!r}")
+    path, _, assignments = rest.partition("@")
+    env = {}
+    for assignment in filter(None, assignments.split(",")):
+        var, sep, value = assignment.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected VAR=VALUE, got {assignment!r}")
+        env[var] = value
+    root = Path(path).resolve()
+    if not (root / "services" / "gunicorn_conf.py").is_file():
+        raise argparse.ArgumentTypeError(f"{root} is not a Parley checkout")
+    return name, root, env
+
+
+def cpu_seconds(proc: Proc) -> float:
+    """User and system time of a gunicorn master and its live workers so far."""
+    master = proc.popen.pid
+    pids = [master]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(entry))
+            except OSError:
+                continue  # gone meanwhile
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / _TICKS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="+", type=parse_target, metavar="NAME=PATH")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=3, help="load per server and round")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    names = [name for name, _, _ in args.targets]
+    if "bare" in names or len(set(names)) != len(names):
+        parser.error("names must be distinct and not 'bare'")
+
+    tmp = Path(tempfile.mkdtemp(prefix="parley-compare-"))
+    redis_proc, redis_url = start_redis(tmp)
+    script = tmp / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    servers: dict[str, tuple[Proc, str]] = {}
+    runs: dict[str, list[dict]] = {}
+    try:
+        plain = stack_env(bench_store(tmp, "bare"), redis_url)
+        servers["bare"] = start_gunicorn("bench.bare:app", plain, tmp, "bare", workers=None)
+        for name, root, extra in args.targets:
+            env = stack_env(bench_store(tmp, name), redis_url, **extra)
+            env["PYTHONPATH"] = str(root)
+            servers[name] = start_gunicorn(
+                "services.api:create_app()", env, tmp, name, workers=None, root=root
+            )
+        for _, url in servers.values():
+            run_wrk(url, script, args.connections, 2)  # warm-up
+        runs = {name: [] for name in servers}
+        print(f"== {args.rounds} rounds of {args.seconds}s, {args.connections} connections")
+        for round_ in range(args.rounds):
+            order = list(servers.items())
+            if round_ % 2:
+                order.reverse()
+            for name, (proc, url) in order:
+                before = cpu_seconds(proc)
+                run = run_wrk(url, script, args.connections, args.seconds)
+                run["cpu_ms"] = 1000 * (cpu_seconds(proc) - before) / max(run["requests"], 1)
+                runs[name].append(run)
+            print(
+                f"  round {round_ + 1}: "
+                + "  ".join(f"{name} {runs[name][-1]['rps']:.0f}/s" for name in servers),
+                flush=True,
+            )
+    finally:
+        for proc, _ in servers.values():
+            proc.stop()
+        redis_proc.stop()
+    report(runs, names[0])
+
+
+def report(runs: dict[str, list[dict]], baseline: str) -> None:
+    bare = statistics.mean(run["rps"] for run in runs["bare"])
+    for name, series in runs.items():
+        rate = statistics.mean(run["rps"] for run in series)
+        print(
+            f"  {name:12s} {rate:7.0f}/s   ratio to bare {rate / bare:.3f}"
+            f"   CPU {statistics.mean(run['cpu_ms'] for run in series):.3f} ms/request"
+            f"   p99 {statistics.median(run['p99_ms'] for run in series):.1f} ms"
+        )
+    for name, series in runs.items():
+        if name in ("bare", baseline):
+            continue
+        ratios = sorted(
+            run["rps"] / base["rps"] for run, base in zip(series, runs[baseline], strict=True)
+        )
+        print(
+            f"  {name} / {baseline}: per-round median {statistics.median(ratios):.3f}"
+            f" (range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
