@@ -62,7 +62,7 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
             # statement). Past 64 KiB SQLite spills it to a new temporary file in /var/tmp:
             # the intake writer's every batch paid for creating, writing and unlinking
             # one. Temporary storage in memory keeps it there. (On the intake benchmark
-            # the gain is within the noise: +0.3 %, 24 interleaved rounds.)
+            # the difference is within the noise, 24 interleaved rounds.)
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
