@@ -12,9 +12,9 @@ runs with this checkout's virtualenv, so its dependencies must be the same.
 
 What it prints per checkout: the rate, its ratio to bare Flask, the CPU each request cost
 all of that server's processes (from /proc) and the median p99; per checkout against the
-baseline, the median and the range of the per-round rate ratios. Two servers running the
-same code differ by a few per cent over 20 rounds (each round's connections land unevenly
-on the processes), so smaller effects cannot be told apart. Linux only.
+baseline, the median and the range of the per-round rate ratios. Each round's connections
+land unevenly on the processes, so the noise is large: servers running the same code have
+differed by up to 10 % even over 20 rounds. Linux only.
 """
 
 from __future__ import annotations

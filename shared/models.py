@@ -36,12 +36,12 @@ def new_id() -> str:
 
     It starts with the millisecond it was made, so new rows go to the end of the
     primary-key index and of the history's index on it, instead of each dirtying a random
-    page of both (intake benchmark: +5 %, 24 interleaved rounds). After the time come a
-    counter that starts at a random value every millisecond and 32 random bits, so an id
-    reveals no volume and cannot be guessed from another. The time it shows is the
-    submission's, which comment pages commonly show anyway. uuid-utils draws from a CSPRNG
-    inside the process (reseeded after fork): no system call, which in a request thread
-    would hand the GIL to another thread.
+    page of both (intake benchmark: +5 % over 24 interleaved rounds, within its noise).
+    After the time come a counter that starts at a random value every millisecond and 32
+    random bits, so an id reveals no volume and cannot be guessed from another. The time
+    it shows is the submission's, which comment pages commonly show anyway. uuid-utils
+    draws from a CSPRNG inside the process (reseeded after fork): no system call, which in
+    a request thread would hand the GIL to another thread.
     """
     return uuid_utils.uuid7().hex
 
