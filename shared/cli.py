@@ -9,16 +9,9 @@ from datetime import UTC, datetime
 
 import click
 
-from shared.bootstrap import bootstrap
-from shared.config import SettingsError
+from shared.cli_accounts import add_moderator, ensure_demo_admin
+from shared.cli_base import container
 from shared.events import TYPES as EVENT_TYPES
-
-
-def _container():
-    try:
-        return bootstrap()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -31,7 +24,7 @@ def migrate() -> None:
     """Create or upgrade the schema of both stores."""
     from shared.migrate import upgrade
 
-    settings = _container().settings
+    settings = container().settings
     upgrade(settings.database_url, settings.articles_url)
     click.echo("migrated: moderation store and article store are at head")
 
@@ -42,7 +35,7 @@ def seed_demo() -> None:
     from shared.articles import DEMO_ARTICLE, DEMO_SLUG, upsert_article
     from shared.db import session_scope
 
-    parley = _container()
+    parley = container()
     fields = dict(DEMO_ARTICLE, url=parley.settings.site_url.rstrip("/") + "/articles/" + DEMO_SLUG)
     with session_scope(parley.stores.articles) as session:
         _, created = upsert_article(session, DEMO_SLUG, fields)
@@ -64,7 +57,7 @@ def add_article(slug: str, title: str, url: str, closed: bool) -> None:
     fields, errors = validate_article({"title": title, "url": url, "comments_open": not closed})
     if errors:
         raise click.ClickException("; ".join(f"{k} {', '.join(v)}" for k, v in errors.items()))
-    with session_scope(_container().stores.articles) as session:
+    with session_scope(container().stores.articles) as session:
         _, created = upsert_article(session, slug, fields)
     click.echo(f"article {slug} {'created' if created else 'updated'}")
 
@@ -92,7 +85,7 @@ def recheck(everything: bool) -> None:
     from shared import queue
     from shared.moderation import maintenance
 
-    parley = _container()
+    parley = container()
     if not everything:
         done = maintenance.queue_rechecks(parley)
         click.echo(f"rechecks due: {done['due']}, queued: {done['queued']}")
@@ -135,7 +128,7 @@ def purge() -> None:
     """Delete spam and discarded comments past their retention, now."""
     from shared.moderation import maintenance
 
-    counts = maintenance.purge(_container())
+    counts = maintenance.purge(container())
     click.echo(f"purged: {counts.get('spam', 0)} spam, {counts.get('discarded', 0)} discarded")
 
 
@@ -144,7 +137,7 @@ def sweep() -> None:
     """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished."""
     from shared.moderation import maintenance
 
-    done = maintenance.sweep(_container())
+    done = maintenance.sweep(container())
     click.echo(
         f"to check: {done['check']}, to publish: {done['publish']}, queued: {done['queued']}"
     )
@@ -157,7 +150,7 @@ def stats(as_json: bool) -> None:
     """Queue depths, comments by status, oldest unchecked age and live workers."""
     from shared import ops
 
-    parley = _container()
+    parley = container()
     try:
         depths = ops.queue_depths(parley.redis)
         workers = ops.workers(parley.redis)
@@ -239,7 +232,7 @@ def replay_events(since: datetime, until: datetime | None, type_: str | None) ->
     until = until or datetime.now(UTC)
     if since > until:
         raise click.BadParameter("must not be after --until", param_hint="--since")
-    parley = _container()
+    parley = container()
     start, end = str(int(since.timestamp() * 1000)), str(int(until.timestamp() * 1000))
     shown = 0
     try:
@@ -267,7 +260,7 @@ def worker_health(name: str | None) -> None:
     """Exit 0 if the worker has a fresh heartbeat in Redis, else 1 (for health checks)."""
     from shared import ops
 
-    parley = _container()
+    parley = container()
     host = socket.gethostname()
     try:
         found = [
@@ -287,9 +280,7 @@ def worker_health(name: str | None) -> None:
         )
 
 
-# The dashboard's account commands: add-moderator, ensure-demo-admin.
-from shared.cli_accounts import add_moderator, ensure_demo_admin  # noqa: E402
-
+# The dashboard's account commands, kept in a module of their own.
 main.add_command(add_moderator)
 main.add_command(ensure_demo_admin)
 

@@ -11,6 +11,7 @@ import sys
 import click
 
 from shared import accounts
+from shared.cli_base import container
 from shared.db import session_scope
 
 
@@ -37,9 +38,7 @@ def add_moderator(email: str, role: str, password: str | None) -> None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password, generated = accounts.generate_password(), True
-    from shared.cli import _container  # cli imports this module at its end
-
-    parley = _container()
+    parley = container()
     try:
         with session_scope(parley.stores.moderation) as session:
             moderator = accounts.create_moderator(session, email, password, role)
@@ -59,9 +58,7 @@ def add_moderator(email: str, role: str, password: str | None) -> None:
 @click.command("ensure-demo-admin")
 def ensure_demo_admin() -> None:
     """Create the first admin (PARLEY_ADMIN_EMAIL) if there is no account yet; print its login once."""
-    from shared.cli import _container  # cli imports this module at its end
-
-    parley = _container()
+    parley = container()
     settings = parley.settings
     try:
         with session_scope(parley.stores.moderation) as session:
