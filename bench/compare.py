@@ -8,13 +8,14 @@ production settings, from that checkout) on its own fresh store, all on one priv
 Redis; every round loads bare Flask and each checkout in turn, the order reversed every
 other round. ``@VAR=VALUE`` sets environment variables for one server, e.g.
 ``PARLEY_HTTP_THREADS=12``. A checkout can be a ``git worktree`` of this repository; it
-runs with this checkout's virtualenv, so its dependencies must be the same.
+runs with this checkout's virtualenv and its store is migrated by this checkout, so its
+dependencies and schema must be the same.
 
 What it prints per checkout: the rate, its ratio to bare Flask, the CPU each request cost
 all of that server's processes (from /proc) and the median p99; per checkout against the
 baseline, the median and the range of the per-round rate ratios. Each round's connections
-land unevenly on the processes, so the noise is large: servers running the same code have
-differed by up to 10 % even over 20 rounds. Linux only.
+land unevenly on the processes, so the noise is large: a change that made no difference
+over 30 rounds has shown +10 % over 20. Linux only.
 """
 
 from __future__ import annotations
