@@ -13,9 +13,9 @@ dependencies and schema must be the same.
 
 What it prints per checkout: the rate, its ratio to bare Flask, the CPU each request cost
 all of that server's processes (from /proc) and the median p99; per checkout against the
-baseline, the median and the range of the per-round rate ratios. Each round's connections
-land unevenly on the processes, so the noise is large: a change that made no difference
-over 30 rounds has shown +10 % over 20. Linux only.
+baseline, the median and the range of the per-round rate ratios. The noise is large
+(each round's connections land unevenly on the processes, most likely the cause): a
+change that made no difference over 30 rounds has shown +10 % over 20. Linux only.
 """
 
 from __future__ import annotations
