@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shared.bootstrap import Container
 from shared.models import utcnow
 from shared.moderation import actions, queries
-from shared.moderation.queries import Filters, Wave
+from shared.moderation.queries import BadQuery, Filters, Wave
 from shared.moderation.states import check_action
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ PAGE_SIZE = 50
 WAVE_MIN_SIZE = 3  # two alike may be chance ("Thanks!"); three is a campaign
 MAX_BULK = 500  # ids per bulk request: keeps one request well inside the HTTP timeout
 MAX_MATCHING = 5000  # "all matching this filter" acts on at most this many
+MAX_SHOWN = 500  # cards a live queue asks about per poll
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,15 @@ def live_update(
         session, filters, since, [w.content_hash for w in found], limit=PAGE_SIZE
     )
     return LiveUpdate(build_cards(session, comments, filters.status), found)
+
+
+def shown_ids(raw: str | None) -> list[str]:
+    """The comment ids a live queue shows, from its comma-separated list; raises
+    :class:`BadQuery` for anything else."""
+    ids = [part for part in (raw or "").split(",") if part]
+    if len(ids) > MAX_SHOWN or not all(len(i) <= 32 and i.isalnum() and i.isascii() for i in ids):
+        raise BadQuery("shown", f"must be at most {MAX_SHOWN} comment ids, separated by commas")
+    return ids
 
 
 def wave_signature(waves: list[Wave]) -> str:

@@ -216,18 +216,22 @@ def ids_json():
 @queue_pages.get("/api/poll")
 @login_required
 def poll_json():
-    """Counts, the cards that entered the view since ``since``, and the waves' HTML when
-    they differ from ``waves`` (the signature the page shows), for the live queue."""
+    """Counts, the cards that entered the view since ``since``, which of the cards the
+    page shows (``shown``) have left it (decided by another moderator, say), and the
+    waves' HTML when they differ from ``waves`` (the signature the page shows), for the
+    live queue."""
     try:
         status = request.args.get("status", "held")
         filters = filters_from(request.args, status)
         since = _since(request.args.get("since"))
+        shown = dq.shown_ids(request.args.get("shown"))
         now = utcnow()  # before reading: what changes during the reads comes next time
         with container().stores.moderation_read() as session:
             counts = queries.counts_by_status(session)
             update = dq.live_update(
                 session, filters, since or now, request.args.get("group") != "0"
             )
+            gone = queries.left_status(session, shown, status)
     except BadQuery as exc:
         return _bad_query(exc)
     args = filter_args(filters)
@@ -243,6 +247,7 @@ def poll_json():
         counts=counts,
         new=len(update.cards),
         ids=[card.comment.id for card in update.cards],
+        gone=gone,
         html=html,
         since=iso_z(now),
         waves=update.signature,

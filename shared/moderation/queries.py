@@ -126,6 +126,19 @@ def ids_matching(session: Session, filters: Filters, limit: int = 5000) -> list[
     )
 
 
+def left_status(session: Session, ids: Collection[str], status: str) -> list[str]:
+    """Those of ``ids`` that are no longer in ``status`` (decided since, or gone), in the
+    order given."""
+    if not ids:
+        return []
+    still = set(
+        session.scalars(
+            select(Comment.id).where(Comment.id.in_(list(ids)), Comment.status == status)
+        )
+    )
+    return [comment_id for comment_id in ids if comment_id not in still]
+
+
 # --- added for the dashboard ------------------------------------------------------------
 
 

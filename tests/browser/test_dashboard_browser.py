@@ -79,6 +79,22 @@ def test_sign_in_keyboard_approve_live_queue_and_public_page(page, fresh):
     expect(page.locator(f"#c-{hostile}")).to_have_count(0)
     assert page.errors == []
 
+    # a card decided in another moderator's browser leaves this page without a reload
+    elsewhere = submit(stack, content=f"{LINKS} decided elsewhere", author_email="eve@example.org")
+    expect(page.locator(f"#c-{elsewhere}")).to_be_visible(timeout=12_000)
+    other = page.context.browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        tab = other.new_page()
+        sign_in(tab, stack, ADMIN)
+        tab.locator(f"#c-{elsewhere} button.spam").click()
+        expect(tab.locator(f"#c-{elsewhere}")).to_have_count(0)
+    finally:
+        other.close()
+    expect(page.locator(f"#c-{elsewhere}")).to_have_count(0, timeout=12_000)
+    expect(page.locator("#toast")).to_have_text("1 comment was decided elsewhere")
+    expect(page).to_have_title("(0) Held · Parley")
+    assert page.errors == []
+
     public = page.context.new_page()
     public.dialogs = page.dialogs
     public.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))

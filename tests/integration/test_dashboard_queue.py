@@ -314,6 +314,28 @@ def test_live_poll_brings_new_cards_counts_and_waves(backend, mod, container, cl
     assert mod.get("/admin/api/poll?status=held&since=yesterday").status_code == 422
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_live_poll_says_which_shown_cards_were_decided_elsewhere(
+    backend, mod, container, client, article
+):
+    lenient(container)
+    decided, waiting = (held(container, client, article, n) for n in range(2))
+    since = (utcnow() - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    url = f"/admin/api/poll?status=held&since={since}&shown={decided},{waiting},{'f' * 32}"
+    assert mod.get(url).get_json()["gone"] == ["f" * 32]  # an id that is not there (purged)
+    # another moderator approves one of the two cards this page shows
+    response = mod.post_json(f"/admin/api/comments/{decided}/action", {"action": "approve"})
+    assert response.status_code == 200
+    assert mod.get(url).get_json()["gone"] == [decided, "f" * 32]
+    none = mod.get(f"/admin/api/poll?status=held&since={since}").get_json()
+    assert none["gone"] == []
+    published = f"/admin/api/poll?status=published&since={since}&shown={decided},{waiting}"
+    assert mod.get(published).get_json()["gone"] == [waiting]
+    for bad in ("x;drop", ",".join(["a"] * 501), "a" * 33, "é"):
+        response = mod.get(f"/admin/api/poll?status=held&shown={bad}")
+        assert response.status_code == 422 and "shown" in response.get_json()["errors"]
+
+
 def test_akismet_feedback_follows_dashboard_corrections(
     akismet_container, client, article, redis_client
 ):

@@ -355,11 +355,22 @@
     if (live) {
       params.set("since", since);
       if (grouped) params.set("waves", wavesSig);
+      var asked = Object.keys(shownIds()).slice(0, 500);
+      if (asked.length) params.set("shown", asked.join(","));
     }
     return api("GET", "/admin/api/poll?" + params.toString()).then(function (data) {
       updateCounts(data.counts);
       if (!live) return;
       since = data.since;
+      // Cards decided meanwhile by another moderator (or a recheck) leave; a card this
+      // page is acting on is pending, and its own action removes it.
+      var gone = (data.gone || []).map(function (id) {
+        return queue.querySelector('.card[data-kind="comment"][data-id="' + id + '"]');
+      }).filter(function (c) { return c && !c.classList.contains("pending"); });
+      gone.forEach(dropCard);
+      if (gone.length) {
+        toast(gone.length + " comment" + (gone.length === 1 ? " was" : "s were") + " decided elsewhere");
+      }
       if (data.html) {
         var known = shownIds();
         var tpl = document.createElement("template");
