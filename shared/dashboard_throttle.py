@@ -7,15 +7,9 @@ If Redis is down, this process's memory counts instead: sign-in keeps working, s
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
-log = logging.getLogger(__name__)
+from shared.throttle import Counter
 
 LOGIN_FAILURES = "5 per 15 minutes"
 
@@ -25,52 +19,25 @@ class LoginThrottle:
 
     def __init__(self, redis_url: str, limit: str = LOGIN_FAILURES):
         self.item: RateLimitItem = parse(limit)
-        self._redis_url = redis_url
-        self._redis: MovingWindowRateLimiter | None = None
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
-
-    def _primary(self) -> MovingWindowRateLimiter:
-        if self._redis is None:
-            storage = storage_from_string(
-                self._redis_url,
-                socket_connect_timeout=1,
-                socket_timeout=2,
-                key_prefix="parley:login",
-            )
-            self._redis = MovingWindowRateLimiter(storage)
-        return self._redis
-
-    def _call(self, method: str, *keys: str):
-        try:
-            return getattr(self._primary(), method)(self.item, *keys)
-        except Exception as exc:  # Redis unreachable
-            log.warning(
-                "login throttle storage unavailable, using process memory",
-                extra={"error": str(exc)},
-            )
-            return getattr(self._memory, method)(self.item, *keys)
+        self._counter = Counter(redis_url, "parley:login", "login throttle")
 
     def _keys(self, email: str, ip: str) -> list[tuple[str, str]]:
         return [("email", (email or "").strip().lower()[:254]), ("ip", ip or "unknown")]
 
     def retry_after(self, email: str, ip: str) -> int | None:
         """Seconds to wait if this e-mail or IP failed too often lately, else None."""
-        waits = []
-        for kind, key in self._keys(email, ip):
-            if not self._call("test", kind, key):
-                stats = self._call("get_window_stats", kind, key)
-                waits.append(max(1, math.ceil(stats.reset_time - time.time())))
-        return max(waits) if waits else None
+        waits = [self._counter.wait(self.item, kind, key) for kind, key in self._keys(email, ip)]
+        return max((w for w in waits if w is not None), default=None)
 
     def failed(self, email: str, ip: str) -> None:
         """Count one failed sign-in against both the e-mail and the IP."""
         for kind, key in self._keys(email, ip):
-            self._call("hit", kind, key)
+            self._counter.call("hit", self.item, kind, key)
 
     def succeeded(self, email: str) -> None:
         """A right password clears the e-mail's failures (the IP's stay: it may guess others)."""
         kind, key = self._keys(email, "")[0]
-        self._call("clear", kind, key)
+        self._counter.call("clear", self.item, kind, key)
 
     @property
     def limit(self) -> str:
