@@ -40,11 +40,6 @@ def event_fields(type_: str, comment_id: str, article: str, at: datetime | None 
     }
 
 
-def event_batch(events: list[tuple[str, str, str, datetime | None]]) -> list[dict]:
-    """The fields of several events: ``(type, comment_id, article, at)`` each."""
-    return [event_fields(*event) for event in events]
-
-
 class EventLog:
     """Appends events to the Redis stream. An event that cannot be written is logged, never
     raised: the database is the record of truth and the status change already happened."""
@@ -60,7 +55,7 @@ class EventLog:
 
     def append_many(self, events: list[tuple[str, str, str, datetime | None]]) -> bool:
         """Append several events in one round trip."""
-        entries = event_batch(events)
+        entries = [event_fields(*event) for event in events]
         try:
             pipe = self.redis.pipeline(transaction=False)
             self.add(pipe, entries)

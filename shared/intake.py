@@ -16,7 +16,7 @@ from shared import committer, formtoken, queue, textnorm
 from shared.articles import intake_article
 from shared.bootstrap import Container
 from shared.committer import Duplicate, GroupCommitter, RowWriter, socket_address
-from shared.events import event_batch
+from shared.events import event_fields
 from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
 from shared.validation import validate_comment
@@ -103,7 +103,7 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
         },
     )
     at = rows[0]["created_at"]  # one timestamp per batch
-    events = event_batch([("comment.received", row["id"], row["article_slug"], at) for row in rows])
+    events = [event_fields("comment.received", row["id"], row["article_slug"], at) for row in rows]
     try:
         pipe = container.redis.pipeline(transaction=False)
         container.queue.push(pipe, queue.CHECK_MANY, ids)

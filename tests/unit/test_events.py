@@ -1,4 +1,4 @@
-"""Event fields (CONTRACT §6), built one at a time or for a batch."""
+"""Event fields (CONTRACT §6)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.events import event_batch, event_fields
+from shared.events import event_fields
 
 
-def test_a_batch_has_the_fields_of_single_events_and_distinct_uuid4_ids():
+def test_events_of_a_batch_share_their_fields_but_not_their_uuid4_ids():
     at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    batch = event_batch([("comment.received", f"c{i}", "istanbul-talks", at) for i in range(50)])
+    batch = [event_fields("comment.received", f"c{i}", "istanbul-talks", at) for i in range(50)]
     single = event_fields("comment.received", "c0", "istanbul-talks", at)
     assert [set(fields) for fields in batch] == [set(single)] * 50
     assert {k: v for k, v in batch[0].items() if k != "event_id"} == {
@@ -23,6 +23,6 @@ def test_a_batch_has_the_fields_of_single_events_and_distinct_uuid4_ids():
     assert all(fields["event_id"] == i.hex for fields, i in zip(batch, ids, strict=True))
 
 
-def test_an_unknown_type_is_refused_in_a_batch_too():
+def test_an_unknown_type_is_refused():
     with pytest.raises(ValueError, match="unknown event type"):
-        event_batch([("comment.lost", "c1", "istanbul-talks", None)])
+        event_fields("comment.lost", "c1", "istanbul-talks", None)
