@@ -32,8 +32,7 @@ class SubmissionLimiter:
 
     def retry_after(self, ip: str) -> int | None:
         """Seconds to wait if ``ip`` is over a limit now, else None."""
-        waits = [self._counter.wait(item, "comments", ip) for item in self.items]
-        return max((w for w in waits if w is not None), default=None)
+        return self._counter.retry_after((item, ("comments", ip)) for item in self.items)
 
     def hit(self, ip: str) -> None:
         """Count one accepted comment from ``ip``."""

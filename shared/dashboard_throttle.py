@@ -26,8 +26,7 @@ class LoginThrottle:
 
     def retry_after(self, email: str, ip: str) -> int | None:
         """Seconds to wait if this e-mail or IP failed too often lately, else None."""
-        waits = [self._counter.wait(self.item, kind, key) for kind, key in self._keys(email, ip)]
-        return max((w for w in waits if w is not None), default=None)
+        return self._counter.retry_after((self.item, keys) for keys in self._keys(email, ip))
 
     def failed(self, email: str, ip: str) -> None:
         """Count one failed sign-in against both the e-mail and the IP."""

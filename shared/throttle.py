@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable
 
 from limits import RateLimitItem
 from limits.storage import MemoryStorage, storage_from_string
@@ -53,9 +54,12 @@ class Counter:
             )
             return getattr(self._memory, method)(item, *keys)
 
-    def wait(self, item: RateLimitItem, *keys: str) -> int | None:
-        """Whole seconds until ``keys`` are under ``item`` again, or None if they are now."""
-        if self.call("test", item, *keys):
-            return None
-        stats = self.call("get_window_stats", item, *keys)
-        return max(1, math.ceil(stats.reset_time - time.time()))
+    def retry_after(self, limits: Iterable[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
+        """Whole seconds until every ``(item, keys)`` of ``limits`` is under its limit again,
+        or None if all are now."""
+        waits = []
+        for item, keys in limits:
+            if not self.call("test", item, *keys):
+                stats = self.call("get_window_stats", item, *keys)
+                waits.append(max(1, math.ceil(stats.reset_time - time.time())))
+        return max(waits) if waits else None
