@@ -20,6 +20,7 @@
   var grouped = queue.dataset.group === "1";
   var since = queue.dataset.since;
   var wavesSig = queue.dataset.waves || "";
+  var maxShown = Number(queue.dataset.maxShown); // the most card ids one poll may ask about
   var VERB = { approve: "Approved", spam: "Marked as spam", reject: "Rejected" };
   var KEYS = { a: "approve", s: "spam", r: "reject" };
   var current = null;
@@ -355,7 +356,7 @@
     if (live) {
       params.set("since", since);
       if (grouped) params.set("waves", wavesSig);
-      var asked = Object.keys(shownIds()).slice(0, 500);
+      var asked = Object.keys(shownIds()).slice(0, maxShown);
       if (asked.length) params.set("shown", asked.join(","));
     }
     return api("GET", "/admin/api/poll?" + params.toString()).then(function (data) {
