@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 WRK_SCRIPT = r"""
@@ -73,6 +74,13 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int, threads: int
         timeout=seconds + 60,
     ).stdout
     return parse_wrk(out)
+
+
+def interleaved(items: list, rounds: int) -> Iterator[tuple[int, list]]:
+    """``(round, order)`` for each round: ``items`` as given, then reversed, in turn, so
+    that a machine that speeds up or slows down during a run weighs on all of them alike."""
+    for round_ in range(rounds):
+        yield round_, items if round_ % 2 == 0 else items[::-1]
 
 
 def percentile(values: list[float], pct: float) -> float:

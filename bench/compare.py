@@ -26,7 +26,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import WRK_SCRIPT, bench_store, run_wrk
+from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
 from tests.e2e.procs import Proc, stack_env, start_gunicorn, start_redis
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -89,9 +89,9 @@ def main() -> None:
     script = tmp / "post.lua"
     script.write_text(WRK_SCRIPT)
     servers: dict[str, tuple[Proc, str]] = {}
-    runs: dict[str, list[dict]] = {}
     try:
-        plain = stack_env(bench_store(tmp, "bare"), redis_url)
+        # Bare Flask touches no store: a URL for the settings is all it needs.
+        plain = stack_env(f"sqlite:///{tmp}/bare.db", redis_url)
         servers["bare"] = start_gunicorn("bench.bare:app", plain, tmp, "bare", workers=None)
         for name, root, extra in args.targets:
             env = stack_env(bench_store(tmp, name), redis_url, **extra)
@@ -101,12 +101,9 @@ def main() -> None:
             )
         for _, url in servers.values():
             run_wrk(url, script, args.connections, 2)  # warm-up
-        runs = {name: [] for name in servers}
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
         print(f"== {args.rounds} rounds of {args.seconds}s, {args.connections} connections")
-        for round_ in range(args.rounds):
-            order = list(servers.items())
-            if round_ % 2:
-                order.reverse()
+        for round_, order in interleaved(list(servers.items()), args.rounds):
             for name, (proc, url) in order:
                 before = cpu_seconds(proc)
                 run = run_wrk(url, script, args.connections, args.seconds)

@@ -24,7 +24,7 @@ from pathlib import Path
 import redis as redis_lib
 import sqlalchemy as sa
 
-from bench.common import WRK_SCRIPT, bench_store, run_wrk
+from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
 from tests.e2e.procs import stack_env, start_gunicorn, start_redis
 
 TARGETS = (("bare Flask", "bench.bare:app"), ("Parley intake", "services.api:create_app()"))
@@ -62,9 +62,8 @@ def main() -> None:
             servers[name] = start_gunicorn(app, env, tmp, name.replace(" ", "-"), workers=None)
         for _, url in servers.values():
             run_wrk(url, script, args.connections, 3)  # warm-up
-        for round_ in range(args.rounds):
-            order = list(servers.items())
-            for name, (_, url) in order if round_ % 2 == 0 else reversed(order):
+        for round_, order in interleaved(list(servers.items()), args.rounds):
+            for name, (_, url) in order:
                 slices[name].append(run_wrk(url, script, args.connections, args.seconds))
             bare, parley = (slices[name][-1]["rps"] for name, _ in TARGETS)
             print(
