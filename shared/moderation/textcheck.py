@@ -237,7 +237,17 @@ def skeleton_form(text: str) -> str:
     mostly Latin, so that a Russian or Ukrainian sentence is never read as Latin
     gibberish that might happen to spell a blocked English word.
     """
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or ""))
+    text = text or ""
+    if text.isascii():
+        # Nothing to undo: ASCII has no accents, invisible or look-alike characters, and
+        # normalization leaves it as it is. Most comments take this way.
+        return text.casefold()
+    return _unmasked(text)
+
+
+def _unmasked(text: str) -> str:
+    """:func:`skeleton_form` of any text."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     text = "".join(ch for ch in text if not is_invisible(ch) and not unicodedata.combining(ch))
     fold_all = _mostly_latin(text)
 
@@ -284,7 +294,9 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
         if skeleton is None:
             skeleton = skeleton_form(text)
         folded = _skeleton_pattern(term)
-        if folded is not None and folded.search(skeleton):
+        if folded is None or (folded is pattern and skeleton == plain):
+            continue  # the same search in the same text: it did not match above
+        if folded.search(skeleton):
             hits.append((term, True))
     return hits
 
@@ -321,11 +333,11 @@ def mixed_script_words(text: str) -> list[tuple[str, list[str]]]:
     """
     found = []
     for word in dict.fromkeys(re.findall(r"\w+", text or "")):
+        if word.isascii():
+            continue  # every ASCII letter is Latin: one script
         letters = [ch for ch in word if ch.isalpha()]
         scripts = Counter(
-            alias
-            for alias in map(categories.alias, letters)
-            if alias not in ("COMMON", "INHERITED")
+            alias for alias in map(_script, letters) if alias not in ("COMMON", "INHERITED")
         )
         # Two-letter symbols ("ΔT", "μA") are notation, not disguise.
         if len(scripts) < 2 or len(letters) < 3:

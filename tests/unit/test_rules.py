@@ -274,6 +274,19 @@ def test_block_word_disguised(text):
     assert s.detail == 'blocked word "viagra" (disguised with look-alike or invisible characters)'
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(map(chr, range(128))),  # every ASCII character, controls included
+        "Buy VIAGRA_now!! at http://x.example/?a=1&b=2 -- 100% c0d3",
+        "",
+    ],
+)
+def test_skeleton_of_ascii_text_takes_the_short_way_to_the_same_result(text):
+    assert text.isascii()
+    assert textcheck.skeleton_form(text) == textcheck._unmasked(text)
+
+
 def test_block_word_in_author_name_and_several_words():
     s = rule_block_word(facts("hello", author_name="Viagra Shop"), ctx(**BLOCK))
     assert s is not None and s.detail == 'blocked word "viagra"'
