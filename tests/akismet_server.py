@@ -237,6 +237,7 @@ class AkismetServer:
         self._release = threading.Event()
         self._active = 0
         self.peak_in_flight = 0  # most Akismet requests answered at once since the reset
+        self.connections_opened = 0  # connections accepted since the reset
         self._apply_defaults()
 
     def _apply_defaults(self) -> None:
@@ -289,6 +290,12 @@ class AkismetServer:
         self.stop()
 
     @property
+    def open_connections(self) -> int:
+        """Client connections open right now."""
+        with self._lock:
+            return len(self._connections)
+
+    @property
     def url(self) -> str:
         """Base URL to configure as ``PARLEY_AKISMET_API_URL``."""
         return f"http://{self.host}:{self.port}"
@@ -334,6 +341,7 @@ class AkismetServer:
             self._apply_defaults()
             self._requests.clear()
             self.peak_in_flight = self._active
+            self.connections_opened = 0
             self._release.set()
             self._release = threading.Event()
 
@@ -400,6 +408,7 @@ class AkismetServer:
         with self._lock:
             if add:
                 self._connections.add(conn)
+                self.connections_opened += 1
             else:
                 self._connections.discard(conn)
 

@@ -24,6 +24,7 @@ from shared.spam import (
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 from tests.akismet_server import AkismetServer
 from tests.conftest import TEST_REDIS
+from tests.e2e.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,6 +125,31 @@ def test_headers_are_captured_per_thread(checker_factory, akismet_server):  # no
     for text, result in zip(contents, results, strict=True):
         assert result.guid == guids[text]
         assert result.pro_tip == ("discard" if "discard" in text else None)
+
+
+def test_connections_are_kept_for_as_many_calls_as_run_at_once(checker_factory, akismet_server):  # noqa: F811
+    # A worker process makes dozens of calls at once. Each burst's connections must stay
+    # open for the next: with httpx's default pool, all but 20 were closed after each call,
+    # and the second burst opened 28 more.
+    checker, settings = checker_factory()
+    akismet_server.set(delay_ms=150)  # all 48 in flight together
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        for burst in ("first", "second"):
+            texts = [f"{burst} burst, comment {i}" for i in range(48)]
+            results = list(pool.map(lambda text: check(checker, settings, content=text), texts))
+            assert {result.verdict for result in results} == {"ham"}
+    assert akismet_server.peak_in_flight > 20
+    assert akismet_server.connections_opened <= 48
+
+
+def test_closing_the_checker_closes_every_threads_connection(checker_factory, akismet_server):  # noqa: F811
+    checker, settings = checker_factory()
+    akismet_server.set(delay_ms=50)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda i: check(checker, settings, content=str(i)), range(4)))
+    assert akismet_server.connections_opened == 4
+    checker.close()
+    wait_for(lambda: akismet_server.open_connections == 0, 5, "the server to see them closed")
 
 
 def test_default_verdict_follows_the_server(checker_factory, akismet_server):  # noqa: F811
