@@ -122,6 +122,8 @@ class RewritingTransport(httpx.HTTPTransport):
     flight opened and closed a connection for each of the others (1,338 new connections
     for 3,000 comments in the pipeline benchmark; against the real service each is a TLS
     handshake). The pools share one TLS context: building one loads the CA bundle (43 ms).
+    A pool lasts until :meth:`close`, also past its thread: the threads that call Akismet
+    (Celery's and the batch pool's) live as long as their process.
     """
 
     def __init__(self, base_url: str, inner: httpx.BaseTransport | None = None) -> None:
