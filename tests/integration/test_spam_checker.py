@@ -147,7 +147,7 @@ def test_closing_the_checker_closes_every_threads_connection(checker_factory, ak
     akismet_server.set(delay_ms=50)
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda i: check(checker, settings, content=str(i)), range(4)))
-    assert akismet_server.connections_opened == 4
+    assert akismet_server.open_connections > 1  # kept open, one per thread
     checker.close()
     wait_for(lambda: akismet_server.open_connections == 0, 5, "the server to see them closed")
 
