@@ -283,6 +283,7 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
     """
     plain = plain_form(text)
     skeleton: str | None = None
+    nothing_undone = False  # the skeleton is the plain text itself
     hits = []
     for term in sorted(set(terms)):
         pattern = _term_pattern(plain_form(term))
@@ -293,8 +294,9 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
             continue
         if skeleton is None:
             skeleton = skeleton_form(text)
+            nothing_undone = skeleton == plain
         folded = _skeleton_pattern(term)
-        if folded is None or (folded is pattern and skeleton == plain):
+        if folded is None or (folded is pattern and nothing_undone):
             continue  # the same search in the same text: it did not match above
         if folded.search(skeleton):
             hits.append((term, True))
