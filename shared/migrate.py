@@ -45,19 +45,20 @@ def upgrade(moderation_url: str, articles_url: str, revision: str = "head") -> N
             engine.dispose()
 
 
+def only_tables_of(metadata):
+    """Alembic's ``include_name`` for one store: the stores may share a database, so
+    never compare against the other's tables."""
+    return lambda name, type_, *_: type_ != "table" or name in metadata.tables
+
+
 def run_migrations(store: str) -> None:
     """Body of each store's env.py."""
     metadata, version_table = STORES[store]
     cfg = context.config
     connection = cfg.attributes.get("connection")
-
-    def only_this_store(name, type_, *_):
-        # The stores may share a database: never autogenerate against the other's tables.
-        return type_ != "table" or name in metadata.tables
-
     opts = dict(
         target_metadata=metadata,
-        include_name=only_this_store,
+        include_name=only_tables_of(metadata),
         version_table=version_table,
         render_as_batch=True,  # SQLite needs batch mode for ALTERs
         compare_type=True,
