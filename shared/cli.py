@@ -134,12 +134,14 @@ def purge() -> None:
 
 @main.command()
 def sweep() -> None:
-    """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished."""
+    """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished,
+    after writing the received events that Redis missed."""
     from shared.moderation import maintenance
 
     done = maintenance.sweep(container())
     click.echo(
-        f"to check: {done['check']}, to publish: {done['publish']}, queued: {done['queued']}"
+        f"events written: {done['announced']}, to check: {done['check']}, "
+        f"to publish: {done['publish']}, queued: {done['queued']}"
     )
     _fail_if_unqueued("comments", done["check"] + done["publish"], done["queued"])
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from shared import committer, formtoken, queue, textnorm
 from shared.articles import intake_article
@@ -90,8 +91,8 @@ def _clip(value: str | None, size: int) -> str | None:
 
 def _hand_off(container: Container, rows: list[dict]) -> None:
     """After a batch commits: one check task for the batch and its events, in one Redis
-    round trip, and one log line. If Redis cannot be reached the rows stay ``received``
-    and the sweeper queues them."""
+    round trip, and one log line. If Redis cannot be reached, the rows stay ``received``
+    and are flagged ``unannounced``: the sweeper writes their events and queues them."""
     COMMENTS_SUBMITTED.inc(len(rows))
     ids = [row["id"] for row in rows]
     log.info(
@@ -111,8 +112,25 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
         pipe.execute()
     except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
         log.warning(
-            "hand-off failed; the sweeper will queue these",
-            extra={"comment_ids": ids, "events": events, "error": str(exc)},
+            "hand-off failed; the sweeper will write the events and queue these",
+            extra={"comment_ids": ids, "error": str(exc)},
+        )
+        _flag_unannounced(container, ids)
+
+
+def _flag_unannounced(container: Container, ids: list[str]) -> None:
+    """Leave a mark for the sweeper on comments whose hand-off failed (see
+    ``Comment.unannounced``). Only this failure path writes it: a hand-off that succeeds
+    costs the store nothing more."""
+    try:
+        with container.stores.moderation_engine.begin() as conn:
+            conn.execute(update(Comment).where(Comment.id.in_(ids)).values(unannounced=True))
+    except DBAPIError as exc:
+        # The rows are stored and the sweeper still queues them after the lease; only
+        # their comment.received events are lost.
+        log.error(
+            "could not flag comments whose hand-off failed; their comment.received events are lost",
+            extra={"comment_ids": ids, "error": str(exc)[:300]},
         )
 
 

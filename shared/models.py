@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +87,14 @@ class Comment(ModerationBase):
         Index("ix_comments_recheck", "status", "akismet_next_check_at"),
         Index("ix_comments_author_email", "author_email"),
         Index("ix_comments_content_hash_created", "content_hash", "created_at"),
+        # Holds only the rows whose flag is set (see ``unannounced``): new comments never
+        # touch it.
+        Index(
+            "ix_comments_unannounced",
+            "created_at",
+            sqlite_where=text("unannounced = 1"),
+            postgresql_where=text("unannounced"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -117,6 +127,11 @@ class Comment(ModerationBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Set only when the comment's ``comment.received`` event and its check task could not
+    # be handed to Redis after the commit (Redis down): the sweeper then writes the event,
+    # dated at receipt, and queues the check. Cleared once the event is written.
+    unannounced: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -67,9 +67,10 @@ def akismet_feedback(self, comment_id: str, kind: str, actor: str = "moderator")
 
 @app.task(name=queue.SWEEP)
 def sweep() -> dict:
-    """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished."""
+    """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished,
+    after writing the received events that Redis missed."""
     done = maintenance.sweep(container())
-    if done["check"] or done["publish"]:
+    if done["announced"] or done["check"] or done["publish"]:
         log.info("sweeper re-queued comments", extra=done)
     return done
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 
 from shared import queue
 from shared.bootstrap import Container
@@ -19,15 +19,23 @@ BATCH = 1000
 
 def sweep(container: Container) -> dict[str, int]:
     """Re-queue what was stored but never queued, stuck in a crashed check, or approved
-    but not yet published.
+    but not yet published; first write the ``comment.received`` events that the intake
+    could not (Redis was down), dated at receipt.
 
     A comment is only re-queued once it is older than the lease, so a comment that is
     merely waiting its turn in a healthy queue is rarely queued twice; when it is, the
-    second delivery finds nothing to claim.
+    second delivery finds nothing to claim. A comment whose hand-off failed is known never
+    to have been queued, so it is queued at once, after its event.
     """
     now = utcnow()
     grace = now - timedelta(seconds=container.settings.lease_seconds)
     with container.stores.moderation_read() as session:
+        unannounced = session.execute(
+            select(Comment.id, Comment.article_slug, Comment.created_at, Comment.status)
+            .where(Comment.unannounced)
+            .order_by(Comment.created_at)
+            .limit(BATCH)
+        ).all()
         to_check = list(
             session.scalars(
                 select(Comment.id)
@@ -51,9 +59,37 @@ def sweep(container: Container) -> dict[str, int]:
                 .limit(BATCH)
             )
         )
+    announced = _announce(container, unannounced)
+    # Those still received were never queued: no need to wait for the lease.
+    to_check = list(
+        dict.fromkeys(
+            [row.id for row in unannounced if row.status == "received" and row.id in announced]
+            + to_check
+        )
+    )
     queued = sum(container.queue.send(queue.CHECK, cid) for cid in to_check)
     queued += sum(container.queue.send(queue.PUBLISH, cid) for cid in to_publish)
-    return {"check": len(to_check), "publish": len(to_publish), "queued": queued}
+    return {
+        "announced": len(announced),
+        "check": len(to_check),
+        "publish": len(to_publish),
+        "queued": queued,
+    }
+
+
+def _announce(container: Container, rows) -> set[str]:
+    """Write the ``comment.received`` events of ``rows`` (id, article, receipt time) and
+    clear their flag; the ids announced. Nothing is cleared if the events were not
+    written; if clearing fails after they were, the next sweep writes them again."""
+    if not rows:
+        return set()
+    events = [("comment.received", row.id, row.article_slug, row.created_at) for row in rows]
+    if not container.events.append_many(events):
+        return set()
+    ids = [row.id for row in rows]
+    with session_scope(container.stores.moderation) as session:
+        session.execute(update(Comment).where(Comment.id.in_(ids)).values(unannounced=False))
+    return set(ids)
 
 
 def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:

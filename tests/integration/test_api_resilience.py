@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from services.api import create_app
 from shared.models import Comment
+from shared.moderation import maintenance
 from tests.conftest import ADMIN
 from tests.integration.test_api_intake import GOOD
 
@@ -21,7 +22,9 @@ def post(client, slug, n=0, **headers):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-def test_queue_down_still_202_and_row_waits_for_sweeper(backend, make_container, article):
+def test_queue_down_still_202_and_row_waits_for_sweeper(
+    backend, make_container, article, redis_client
+):
     down = make_container(redis_url=DOWN_REDIS, rate_limit="5/minute", flood_seconds=15)
     client = create_app(down).test_client()
     started = time.monotonic()
@@ -32,6 +35,34 @@ def test_queue_down_still_202_and_row_waits_for_sweeper(backend, make_container,
     with down.stores.moderation() as session:
         [row] = session.scalars(sa.select(Comment))
     assert row.id == response.get_json()["id"] and row.status == "received"
+    assert row.unannounced, "the failed hand-off is marked for the sweeper"
+
+    # Redis is back: the next sweep writes the lost comment.received event, dated at
+    # receipt, and queues the comment at once (it is known never to have been queued).
+    up = make_container()
+    assert maintenance.sweep(up) == {"announced": 1, "check": 1, "publish": 0, "queued": 1}
+    [(_, event)] = redis_client.xrange("parley:events")
+    assert (event["type"], event["comment_id"], event["article"]) == (
+        "comment.received",
+        row.id,
+        article,
+    )
+    assert event["at"] == row.created_at.isoformat().replace("+00:00", "Z")
+    assert redis_client.llen("checks") == 1
+    with up.stores.moderation() as session:
+        assert session.get(Comment, row.id).unannounced is False
+    # Announced once: the next sweep neither writes it again nor queues it again.
+    assert maintenance.sweep(up) == {"announced": 0, "check": 0, "publish": 0, "queued": 0}
+    assert redis_client.xlen("parley:events") == 1
+
+
+def test_sweep_keeps_the_mark_while_redis_is_down(make_container, article, redis_client):
+    down = make_container(redis_url=DOWN_REDIS)
+    cid = post(create_app(down).test_client(), article).get_json()["id"]
+    assert maintenance.sweep(down)["announced"] == 0
+    with down.stores.moderation() as session:
+        assert session.get(Comment, cid).unannounced is True
+    assert redis_client.xlen("parley:events") == 0
 
 
 def test_database_down_503_with_retry_after(make_container, redis_client):

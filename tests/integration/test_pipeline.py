@@ -214,7 +214,7 @@ def test_crashed_check_is_swept_and_finished(parley, redis_client):
     assert maintenance.sweep(parley)["check"] == 0  # lease still valid
     with session_scope(parley.stores.moderation) as session:
         session.get(Comment, cid).lease_until = utcnow() - timedelta(seconds=1)
-    assert maintenance.sweep(parley) == {"check": 1, "publish": 0, "queued": 1}
+    assert maintenance.sweep(parley) == {"announced": 0, "check": 1, "publish": 0, "queued": 1}
     assert redis_client.llen("checks") == 1
     assert pipeline.check_comment(parley, cid) == "published"
     # the dead worker's late record attempt loses: its lease token is stale
