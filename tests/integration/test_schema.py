@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from shared.migrate import STORES, only_tables_of
+from shared.migrate import STORES, alembic_config, only_tables_of
+from shared.models import Comment, new_id, utcnow
 
 
 @pytest.mark.parametrize("backend", ["sqlite-split", "postgres-split"], indirect=True)
@@ -24,3 +26,53 @@ def test_migrated_schema_matches_the_models(backend, database_urls):
                 assert compare_metadata(context, metadata) == [], store
         finally:
             engine.dispose()
+
+
+def _upgrade_moderation(url: str, revision: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config("moderation", url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def test_unannounced_column_is_added_to_stored_comments(tmp_path):
+    """mod0004 on a store that already holds comments: they keep their rows, unflagged."""
+    url = f"sqlite:///{tmp_path}/moderation.db"
+    _upgrade_moderation(url, "mod0003")
+    engine = sa.create_engine(url)
+    columns = [sa.column(c.name, c.type) for c in Comment.__table__.c if c.name != "unannounced"]
+    at = utcnow()
+    values = {
+        "id": new_id(),
+        "article_slug": "istanbul-talks",
+        "article_permalink": "https://news.example/istanbul-talks",
+        "author_name": "Reader",
+        "author_email": "reader@example.org",
+        "content": "Stored before the upgrade.",
+        "user_ip": "192.0.2.1",
+        "honeypot": False,
+        "form_token_status": "missing",
+        "fingerprint": "f" * 64,
+        "content_hash": "c" * 64,
+        "status": "received",
+        "created_at": at,
+        "updated_at": at,
+        "attempts": 0,
+        "publication": 0,
+        "reasons": [],
+        "akismet": {},
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.insert(sa.table("comments", *columns)), values)
+    engine.dispose()
+
+    _upgrade_moderation(url, "head")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Comment.id, Comment.unannounced)).all()
+    engine.dispose()
+    assert rows == [(values["id"], False)]
