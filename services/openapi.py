@@ -24,6 +24,16 @@ def _json(schema_ref: str, description: str = "OK") -> dict:
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
+# The validation rules of shared/validation.py, as patterns (ECMA 262), so that a client
+# can check a submission before sending it: some non-space text, and no control
+# characters (a comment's text may also hold newlines and tabs).
+_NO_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f"
+_TEXT_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+_HTTP_URL = f"^https?://[^{_NO_CONTROL}\\s/?#]+([/?#][^{_NO_CONTROL}\\s]*)?$"
+
+
+def _line(control: str) -> str:
+    return f"^[^{control}]*[^{control}\\s][^{control}]*$"
 
 
 @cache
@@ -32,10 +42,26 @@ def _paths() -> dict:
         "type": "object",
         "required": ["author_name", "author_email", "content"],
         "properties": {
-            "author_name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "author_name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100,
+                "pattern": _line(_NO_CONTROL),
+            },
             "author_email": {"type": "string", "format": "email", "maxLength": 254},
-            "author_url": {"type": "string", "format": "uri", "maxLength": 2048},
-            "content": {"type": "string", "minLength": 1, "maxLength": 10000},
+            "author_url": {
+                "type": "string",
+                "maxLength": 2048,
+                "pattern": f"^$|{_HTTP_URL}",
+                "description": "An http:// or https:// URL; empty for none.",
+            },
+            "content": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 10000,
+                "pattern": _line(_TEXT_CONTROL),
+                "description": "Stored NFC-normalised; newlines and tabs are kept.",
+            },
             "parent_id": {"type": "string"},
             "website": {"type": "string", "description": "Honeypot: leave empty."},
             "form_token": {"type": "string"},
@@ -76,17 +102,26 @@ def _paths() -> dict:
                 "summary": "Published comments, oldest first",
                 "parameters": [
                     _SLUG,
-                    {"name": "cursor", "in": "query", "schema": _STR},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": _STR,
+                        "description": "A previous page's `next_cursor`; anything else is a 422.",
+                    },
                     {
                         "name": "limit",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                        "schema": {"type": "integer", "minimum": 1, "default": 50},
+                        "description": "Comments per page; more than 100 gives 100.",
                     },
                 ],
                 "responses": {
                     "200": _json("CommentPage"),
                     "304": {"description": "Not modified"},
                     "404": _problem("Unknown article"),
+                    "422": _problem(
+                        "`limit` is not a whole number of at least 1, or `cursor` is not valid"
+                    ),
                 },
             },
         },
@@ -134,9 +169,17 @@ def _paths() -> dict:
                                 "type": "object",
                                 "required": ["title", "url"],
                                 "properties": {
-                                    "title": _STR,
-                                    "url": _STR,
-                                    "comments_open": {"type": "boolean"},
+                                    "title": {
+                                        "type": "string",
+                                        "maxLength": 500,
+                                        "pattern": "\\S",
+                                    },
+                                    "url": {
+                                        "type": "string",
+                                        "maxLength": 2048,
+                                        "pattern": _HTTP_URL,
+                                    },
+                                    "comments_open": {"type": "boolean", "default": True},
                                     "summary": _STR,
                                 },
                             }
@@ -146,6 +189,7 @@ def _paths() -> dict:
                 "responses": {
                     "200": _json("Article", "Updated"),
                     "201": _json("Article", "Created"),
+                    "400": _problem("Body is not a JSON object"),
                     "401": _problem("No valid token"),
                     "422": _problem("Field errors"),
                 },
