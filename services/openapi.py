@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from shared.moderation.states import STATUSES
+
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -23,6 +25,7 @@ def _json(schema_ref: str, description: str = "OK") -> dict:
 
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 _STR = {"type": "string"}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _NSTR = {"type": ["string", "null"]}
 # The validation rules of shared/validation.py, as patterns (ECMA 262), so that a client
 # can check a submission before sending it: some non-space text, and no control
@@ -195,6 +198,86 @@ def _paths() -> dict:
                 },
             },
         },
+        "/api/v1/admin/comments": {
+            "get": {
+                "summary": "Moderators' list, newest first (hidden statuses only when asked)",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"enum": list(STATUSES)}},
+                    {"name": "article", "in": "query", "schema": _STR},
+                    {"name": "q", "in": "query", "schema": _STR, "description": "Text in it"},
+                    {"name": "author", "in": "query", "schema": _STR},
+                    {"name": "email", "in": "query", "schema": _STR},
+                    {"name": "ip", "in": "query", "schema": _STR},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": _STR,
+                        "description": "A previous page's `next_cursor`; anything else is a 422.",
+                    },
+                ],
+                "responses": {
+                    "200": _json("AdminCommentPage"),
+                    "401": _problem("No valid token"),
+                    "422": _problem("A filter, `limit` or `cursor` that cannot be used"),
+                },
+            },
+        },
+        "/api/v1/admin/comments/{id}": {
+            "get": {
+                "summary": "The whole record: reasons, Akismet's verdict, history",
+                "security": [{"bearer": []}],
+                "parameters": [_ID],
+                "responses": {
+                    "200": _json("AdminComment"),
+                    "401": _problem("No valid token"),
+                    "404": _problem("Unknown comment"),
+                },
+            },
+        },
+        "/api/v1/admin/comments/{id}/actions": {
+            "post": {
+                "summary": "Approve, mark as spam or reject; corrections go back to Akismet",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _ID,
+                    {
+                        "name": "X-Parley-Actor",
+                        "in": "header",
+                        "schema": _STR,
+                        "description": "Who acts, for the history (default `admin-api`)",
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["action"],
+                                "properties": {
+                                    "action": {"enum": ["approve", "spam", "reject"]},
+                                    "note": {"type": "string", "maxLength": 2000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("AdminComment", "Done; the record as it is now"),
+                    "400": _problem("Body is not a JSON object"),
+                    "401": _problem("No valid token"),
+                    "404": _problem("Unknown comment"),
+                    "409": _problem("A move the state machine does not allow"),
+                    "422": _problem("Field errors"),
+                },
+            },
+        },
         "/healthz": {
             "get": {"summary": "Process alive", "responses": {"200": {"description": "OK"}}}
         },
@@ -205,6 +288,68 @@ def _paths() -> dict:
             }
         },
     }
+
+
+_TIME = {"type": "string", "format": "date-time"}
+_NTIME = {"type": ["string", "null"], "format": "date-time"}
+_NUMBER = {"type": ["number", "null"]}
+# CONTRACT §4: the whole record of a comment, as moderators see it.
+_ADMIN_COMMENT = {
+    "type": "object",
+    "properties": {
+        "id": _STR,
+        "article": _STR,
+        "status": {"enum": list(STATUSES)},
+        "author_name": _STR,
+        "author_email": _STR,
+        "author_url": _NSTR,
+        "content": _STR,
+        "parent_id": _NSTR,
+        "user_ip": _STR,
+        "user_agent": _NSTR,
+        "referrer": _NSTR,
+        "permalink": _STR,
+        "created_at": _TIME,
+        "decided_at": _NTIME,
+        "published_at": _NTIME,
+        "score": _NUMBER,
+        "decision": _NSTR,
+        "reasons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"rule": _STR, "score": {"type": "number"}, "detail": _STR},
+            },
+        },
+        "akismet": {
+            "type": "object",
+            "properties": {
+                "verdict": {"enum": ["ham", "spam", "discard", "error", "skipped", None]}
+            },
+        },
+        "form_token": {
+            "type": "object",
+            "properties": {"status": _STR, "age_seconds": _NUMBER},
+        },
+        "honeypot": {"type": "boolean"},
+        "attempts": {"type": "integer"},
+        "request_id": _NSTR,
+        "history": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": _TIME,
+                    "actor": _STR,
+                    "action": _STR,
+                    "from": _NSTR,
+                    "to": _NSTR,
+                    "note": _NSTR,
+                },
+            },
+        },
+    },
+}
 
 
 def spec(server_url: str) -> dict:
@@ -262,6 +407,17 @@ def spec(server_url: str) -> dict:
                         "comments": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/PublishedComment"},
+                        },
+                        "next_cursor": _NSTR,
+                    },
+                },
+                "AdminComment": _ADMIN_COMMENT,
+                "AdminCommentPage": {
+                    "type": "object",
+                    "properties": {
+                        "comments": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/AdminComment"},
                         },
                         "next_cursor": _NSTR,
                     },
