@@ -68,5 +68,11 @@ def test_api_answers_as_described(api_app, client, container, article):
                 if isinstance(value, str) and value < "n":
                     case.path_parameters[name] = known[name]
             case.call_and_validate(headers=ADMIN, checks=CHECKS)
+            if case.media_type == "application/x-www-form-urlencoded":
+                # A browser's form post: refusals come back as the article page, in HTML
+                # (not described); they must not be a server error either.
+                case.call_and_validate(
+                    headers={**ADMIN, "Accept": "text/html"}, checks=[not_a_server_error]
+                )
 
         answers_as_described()
