@@ -32,17 +32,22 @@ def alembic_config(store: str, url: str) -> Config:
 
 def upgrade(moderation_url: str, articles_url: str, revision: str = "head") -> None:
     """Bring both stores to ``revision``."""
+    for store, url in (("moderation", moderation_url), ("articles", articles_url)):
+        upgrade_store(store, url, revision)
+
+
+def upgrade_store(store: str, url: str, revision: str = "head") -> None:
+    """Bring one store (``moderation`` or ``articles``) to ``revision``."""
     from shared.db import make_engine
 
-    for store, url in (("moderation", moderation_url), ("articles", articles_url)):
-        engine = make_engine(url)
-        try:
-            with engine.begin() as conn:
-                cfg = alembic_config(store, url)
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
-        finally:
-            engine.dispose()
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(store, url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()
 
 
 def only_tables_of(metadata):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from shared.migrate import STORES, alembic_config, only_tables_of
+from shared.migrate import STORES, only_tables_of, upgrade_store
 from shared.models import Comment, new_id, utcnow
 
 
@@ -28,21 +27,10 @@ def test_migrated_schema_matches_the_models(backend, database_urls):
             engine.dispose()
 
 
-def _upgrade_moderation(url: str, revision: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            cfg = alembic_config("moderation", url)
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-    finally:
-        engine.dispose()
-
-
 def test_unannounced_column_is_added_to_stored_comments(tmp_path):
     """mod0004 on a store that already holds comments: they keep their rows, unflagged."""
     url = f"sqlite:///{tmp_path}/moderation.db"
-    _upgrade_moderation(url, "mod0003")
+    upgrade_store("moderation", url, "mod0003")
     engine = sa.create_engine(url)
     columns = [sa.column(c.name, c.type) for c in Comment.__table__.c if c.name != "unannounced"]
     at = utcnow()
@@ -70,7 +58,7 @@ def test_unannounced_column_is_added_to_stored_comments(tmp_path):
         conn.execute(sa.insert(sa.table("comments", *columns)), values)
     engine.dispose()
 
-    _upgrade_moderation(url, "head")
+    upgrade_store("moderation", url)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(Comment.id, Comment.unannounced)).all()
