@@ -23,6 +23,12 @@ def _json(schema_ref: str, description: str = "OK") -> dict:
     }
 
 
+def _json_body(required: list[str], properties: dict) -> dict:
+    """A required JSON object request body."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 _STR = {"type": "string"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -164,31 +170,15 @@ def _paths() -> dict:
                 "summary": "Register or update an article",
                 "security": [{"bearer": []}],
                 "parameters": [_SLUG],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["title", "url"],
-                                "properties": {
-                                    "title": {
-                                        "type": "string",
-                                        "maxLength": 500,
-                                        "pattern": "\\S",
-                                    },
-                                    "url": {
-                                        "type": "string",
-                                        "maxLength": 2048,
-                                        "pattern": _HTTP_URL,
-                                    },
-                                    "comments_open": {"type": "boolean", "default": True},
-                                    "summary": _STR,
-                                },
-                            }
-                        }
+                "requestBody": _json_body(
+                    ["title", "url"],
+                    {
+                        "title": {"type": "string", "maxLength": 500, "pattern": "\\S"},
+                        "url": {"type": "string", "maxLength": 2048, "pattern": _HTTP_URL},
+                        "comments_open": {"type": "boolean", "default": True},
+                        "summary": _STR,
                     },
-                },
+                ),
                 "responses": {
                     "200": _json("Article", "Updated"),
                     "201": _json("Article", "Created"),
@@ -253,21 +243,13 @@ def _paths() -> dict:
                         "description": "Who acts, for the history (default `admin-api`)",
                     },
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["action"],
-                                "properties": {
-                                    "action": {"enum": ["approve", "spam", "reject"]},
-                                    "note": {"type": "string", "maxLength": 2000},
-                                },
-                            }
-                        }
+                "requestBody": _json_body(
+                    ["action"],
+                    {
+                        "action": {"enum": ["approve", "spam", "reject"]},
+                        "note": {"type": "string", "maxLength": 2000},
                     },
-                },
+                ),
                 "responses": {
                     "200": _json("AdminComment", "Done; the record as it is now"),
                     "400": _problem("Body is not a JSON object"),
