@@ -20,6 +20,10 @@ abstract namespace, so it disappears with its owner; the next request then elect
 writer. The name is derived from the stack's store and Redis URLs, so stacks on other
 stores never meet. Both ends check that the peer runs as the same user.
 
+If another user's process holds the socket's name (on a shared host a name derived from
+default URLs can be guessed), the connecting process sees that peer's user, refuses it,
+and commits its own comments one by one, trying the socket again every half minute.
+
 Outcomes a request can see: committed (nothing raised), :class:`NoSuchArticle`,
 :class:`CommentsClosed`, :class:`Duplicate`, or a :class:`sqlalchemy.exc.OperationalError`
 (the API's 503) when the store refused the batch or no writer could be reached. If the
@@ -53,6 +57,8 @@ log = logging.getLogger(__name__)
 WAIT_SECONDS = 30.0
 # How long the writer tries to hand a process its answers before giving up on it.
 ANSWER_SECONDS = 5.0
+# How long a process commits alone before it tries the writer's socket again (see _Alone).
+ALONE_SECONDS = 30.0
 # Rows per transaction at most; more waiting rows go into the next batch.
 MAX_BATCH = 256
 _HEADER = struct.Struct("!I")
@@ -106,6 +112,15 @@ class CommentsClosed(Exception):
 
 _ANSWERS = {Duplicate: _DUPLICATE, NoSuchArticle: _NO_ARTICLE, CommentsClosed: _CLOSED}
 _RAISED = {answer: kind for kind, answer in _ANSWERS.items()}
+
+
+def _answer(outcome: BaseException | None) -> bytes:
+    """The writer's answer for one row's outcome."""
+    if outcome is None:
+        return _OK
+    if type(outcome) in _ANSWERS:
+        return _ANSWERS[type(outcome)]
+    return _ERROR + str(getattr(outcome, "orig", outcome))[:500].encode()
 
 
 def _unavailable(message: str) -> OperationalError:
@@ -418,13 +433,7 @@ class _Server:
                 log.exception("after-commit hand-off failed; the sweeper will queue these")
         answers: dict[socket.socket, list[bytes]] = {}
         for (conn, tag, _), outcome in zip(batch, outcomes, strict=True):
-            if outcome is None:
-                answer = _OK
-            elif type(outcome) in _ANSWERS:
-                answer = _ANSWERS[type(outcome)]
-            else:
-                answer = _ERROR + str(getattr(outcome, "orig", outcome))[:500].encode()
-            answers.setdefault(conn, []).append(_frame(tag, answer))
+            answers.setdefault(conn, []).append(_frame(tag, _answer(outcome)))
         for conn, frames in answers.items():
             try:
                 _send(conn, b"".join(frames), ANSWER_SECONDS)
@@ -542,6 +551,34 @@ class _Channel:
                 self._break()
 
 
+class _Alone:
+    """This process commits its own comments, one transaction each: what is left when
+    another user's process holds the writer's socket name (on a shared host, a name
+    derived from default URLs can be guessed). Slower, but the intake stays up; the
+    socket is tried again after :data:`ALONE_SECONDS`."""
+
+    broken = False
+
+    def __init__(self, rows: RowWriter, after_commit):
+        self.rows = rows
+        self.after_commit = after_commit
+        self.pid = os.getpid()
+        self.until = time.monotonic() + ALONE_SECONDS
+
+    def request(self, payload: bytes) -> bytes:
+        row = json.loads(payload)
+        [outcome] = self.rows.write([row])
+        if outcome is None:
+            try:
+                self.after_commit([row])
+            except Exception:  # noqa: BLE001 - as in the writer: the sweeper queues it
+                log.exception("after-commit hand-off failed; the sweeper will queue it")
+        return _answer(outcome)
+
+    def close(self) -> None:
+        pass
+
+
 class GroupCommitter:
     """A process's end of the host's intake writer; see the module docstring."""
 
@@ -584,13 +621,21 @@ class GroupCommitter:
             raise _RAISED[answer]()
         raise _unavailable(answer[1:].decode(errors="replace"))
 
-    def _connected(self) -> _Channel:
+    def _usable(self) -> _Channel | _Alone | None:
         channel = self._channel
-        if channel is not None and not channel.broken and channel.pid == os.getpid():
+        if channel is None or channel.broken or channel.pid != os.getpid():
+            return None
+        if isinstance(channel, _Alone) and time.monotonic() >= channel.until:
+            return None  # time to try the socket again
+        return channel
+
+    def _connected(self) -> _Channel | _Alone:
+        channel = self._usable()
+        if channel is not None:
             return channel
         with self._lock:
-            channel = self._channel
-            if channel is not None and not channel.broken and channel.pid == os.getpid():
+            channel = self._usable()
+            if channel is not None:
                 return channel
             for _ in range(20):
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -603,7 +648,14 @@ class GroupCommitter:
                     continue
                 if not _same_user(sock):
                     sock.close()
-                    raise _unavailable("the intake socket belongs to another user")
+                    if not isinstance(self._channel, _Alone):  # loud once, not per retry
+                        log.error(
+                            "another user's process holds the intake writer's socket name; "
+                            "this process commits its own comments until it is free",
+                            extra={"address": self.address.lstrip("\0")},
+                        )
+                    self._channel = _Alone(self.rows, self.after_commit)
+                    return self._channel
                 self._channel = _Channel(sock)
                 return self._channel
         raise _unavailable("no intake writer could be reached or started")

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import socket
+import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -312,3 +316,61 @@ def test_an_unreadable_request_is_refused_and_the_writer_serves_on(writer_pair, 
     assert first.serving
     with container.stores.moderation() as session:
         assert len(session.scalars(select(Comment.id)).all()) == 2
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0,
+    reason="needs root, to hold the socket name as another user",
+)
+def test_another_users_socket_leaves_the_process_to_commit_alone(container, handed_off, caplog):
+    """Another user's process holding the writer's socket name must not stop the intake
+    (before: every comment was a 503)."""
+    address = socket_address("test", uuid.uuid4().hex)
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the squatter, as user nobody
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            squatter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            squatter.bind(address)
+            squatter.listen(8)
+            os.write(ready_w, b"x")
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    end = GroupCommitter(
+        RowWriter(container.stores.moderation_engine, _open_article), handed_off.append, address
+    )
+    try:
+        assert os.read(ready_r, 1) == b"x", "the squatter could not take the name"
+        end.insert(_row(1))
+        end.insert(_row(2))
+        with pytest.raises(Duplicate):
+            end.insert(_row(3, fingerprint=_row_fingerprint(container, "Reader 1")))
+        assert not end.serving
+        assert [row["author_name"] for rows in handed_off for row in rows] == [
+            "Reader 1",
+            "Reader 2",
+        ]
+        alarms = [r for r in caplog.records if "another user's process" in r.getMessage()]
+        assert len(alarms) == 1, "said once, not for every comment"
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+
+    # The name is free again (it vanished with its owner): once the half minute is over,
+    # the next request elects this process.
+    end._channel.until = 0
+    end.insert(_row(4))
+    assert end.serving
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 3
+    end.close()
+
+
+def _row_fingerprint(container, author_name: str) -> str:
+    with container.stores.moderation() as session:
+        return session.scalar(select(Comment.fingerprint).where(Comment.author_name == author_name))
