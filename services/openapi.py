@@ -33,6 +33,12 @@ _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "str
 _STR = {"type": "string"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _NSTR = {"type": ["string", "null"]}
+_CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "schema": _STR,
+    "description": "A previous page's `next_cursor`; anything else is a 422.",
+}
 # The validation rules of shared/validation.py, as patterns (ECMA 262), so that a client
 # can check a submission before sending it: some non-space text, and no control
 # characters (a comment's text may also hold newlines and tabs).
@@ -111,12 +117,7 @@ def _paths() -> dict:
                 "summary": "Published comments, oldest first",
                 "parameters": [
                     _SLUG,
-                    {
-                        "name": "cursor",
-                        "in": "query",
-                        "schema": _STR,
-                        "description": "A previous page's `next_cursor`; anything else is a 422.",
-                    },
+                    _CURSOR,
                     {
                         "name": "limit",
                         "in": "query",
@@ -204,12 +205,7 @@ def _paths() -> dict:
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
                     },
-                    {
-                        "name": "cursor",
-                        "in": "query",
-                        "schema": _STR,
-                        "description": "A previous page's `next_cursor`; anything else is a 422.",
-                    },
+                    _CURSOR,
                 ],
                 "responses": {
                     "200": _json("AdminCommentPage"),
