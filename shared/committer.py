@@ -35,7 +35,6 @@ sweeper, and a retry with the same ``Idempotency-Key`` gets the first answer.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import select
@@ -47,6 +46,7 @@ import tempfile
 import threading
 import time
 
+import orjson
 from sqlalchemy import Engine, Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -408,7 +408,7 @@ class _Server:
         buffer += chunk
         for tag, payload in _frames(buffer):
             try:
-                row = json.loads(payload)
+                row = orjson.loads(payload)
                 if not isinstance(row, dict) or row.keys() != _FIELD_SET:
                     raise ValueError("not a comment row")
             except ValueError as exc:  # a peer's bug: refuse that request, serve the rest
@@ -566,7 +566,7 @@ class _Alone:
         self.until = time.monotonic() + ALONE_SECONDS
 
     def request(self, payload: bytes) -> bytes:
-        row = json.loads(payload)
+        row = orjson.loads(payload)
         [outcome] = self.rows.write([row])
         if outcome is None:
             try:
@@ -605,7 +605,7 @@ class GroupCommitter:
         :class:`~sqlalchemy.exc.OperationalError` if it could not be committed or no
         writer answered (nothing is known to be stored then).
         """
-        payload = json.dumps({name: row[name] for name in COMMENT_FIELDS}).encode()
+        payload = orjson.dumps({name: row[name] for name in COMMENT_FIELDS})
         try:
             answer = self._connected().request(payload)
         except _NotSent:
