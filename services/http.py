@@ -7,8 +7,10 @@ import hmac
 import logging
 from functools import wraps
 
+import orjson
 import uuid_utils
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -21,6 +23,50 @@ log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 DB_RETRY_AFTER = "5"
+
+
+class FastJSON(DefaultJSONProvider):
+    """Flask's JSON through orjson: reading a comment and writing its 202 take 4 µs
+    instead of 9 (of the 200 or so the app spends on a comment, single-threaded).
+
+    The documents are Flask's own (keys sorted, dates as HTTP dates, UUIDs and dataclasses
+    as Flask writes them) except that text outside ASCII is written as UTF-8, not as
+    ``\\u`` escapes. Whatever orjson cannot write (an integer beyond 64 bits, indented
+    output in debug mode) goes the standard library's way.
+
+    Reading is stricter in one way that matters: a string with a lone surrogate (``"\\ud800"``),
+    which no UTF-8 text can hold, is invalid JSON (a 400) instead of text that fails
+    later, in the store or in a hash (it was a 500).
+    """
+
+    # Dates and dataclasses go through Flask's own ``default`` (HTTP dates, sorted fields).
+    _OPTIONS = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_NON_STR_KEYS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    def _encoded(self, obj, option: int = 0) -> bytes | None:
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._OPTIONS | option)
+        except TypeError:  # orjson.JSONEncodeError included
+            return None
+
+    def dumps(self, obj, **kwargs) -> str:
+        encoded = None if kwargs else self._encoded(obj)
+        return encoded.decode() if encoded is not None else super().dumps(obj, **kwargs)
+
+    def loads(self, s, **kwargs):
+        return super().loads(s, **kwargs) if kwargs else orjson.loads(s)
+
+    def response(self, *args, **kwargs):
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)
+        encoded = self._encoded(self._prepare_response_obj(args, kwargs), orjson.OPT_APPEND_NEWLINE)
+        if encoded is None:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(encoded, mimetype=self.mimetype)
 
 
 def container() -> Container:
@@ -86,6 +132,7 @@ def _unexpected(exc: Exception):
 def install(app: Flask, parley: Container) -> None:
     """Attach the container and the common handlers to ``app``."""
     app.extensions["parley"] = parley
+    app.json = FastJSON(app)
     app.before_request(_request_id)
     # after_request hooks run last-registered first: this one ends the request.
     app.after_request(logs.forget_request_id)

@@ -33,7 +33,6 @@ def create_app(parley: Container | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
     )
     app.session_interface = NoSessions()
     http.install(app, parley)

@@ -32,7 +32,7 @@ def _submission() -> tuple[dict, bool]:
     if request.mimetype == "application/json":
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise BadRequest("The body is not a JSON object.")
+            raise BadRequest("The body is not a valid JSON object.")
         return data, False
     if request.mimetype == FORM:
         try:

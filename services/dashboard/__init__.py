@@ -28,7 +28,6 @@ def create_app(parley: Container | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=1024 * 1024,
-        JSON_SORT_KEYS=False,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     http.install(app, parley)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -75,6 +77,20 @@ def test_unparseable_json_400(client, article):
     )
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("field", ["author_name", "content"])
+def test_lone_surrogate_in_json_400_and_nothing_stored(client, article, container, field):
+    # Valid JSON grammar, but no UTF-8 text can hold it: it used to get past the parser
+    # and fail in the hash or the store (a 500).
+    body = json.dumps(dict(GOOD, **{field: "bad \ud800 text"}))
+    assert "\\ud800" in body
+    response = client.post(
+        f"/api/v1/articles/{article}/comments", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert comments_in_db(container) == []
 
 
 def test_json_that_is_not_an_object_400(client, article):
