@@ -28,7 +28,9 @@ _EMAIL_MODULE = importlib.import_module("email_validator.validate_email")
 _check_domain = functools.lru_cache(maxsize=4096)(_EMAIL_MODULE.validate_email_domain_name)
 
 
-def _remembered_domain(domain: str, test_environment: bool = False, globally_deliverable=True):
+def _remembered_domain(
+    domain: str, test_environment: bool = False, globally_deliverable: bool = True
+):
     # A copy: the caller gets a dict of its own, as from the library.
     return dict(_check_domain(domain, test_environment, globally_deliverable))
 
