@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from redis.exceptions import LockError, RedisError
 from sqlalchemy import and_, delete, or_, select, update
 
 from shared import queue
@@ -15,6 +16,9 @@ from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
 
 BATCH = 1000
+# One sweep at a time writes the events of flagged comments (see _announce_flagged).
+ANNOUNCE_LOCK = "parley:lock:announce"
+ANNOUNCE_LOCK_SECONDS = 60
 
 
 def sweep(container: Container) -> dict[str, int]:
@@ -27,15 +31,10 @@ def sweep(container: Container) -> dict[str, int]:
     second delivery finds nothing to claim. A comment whose hand-off failed is known never
     to have been queued, so it is queued at once, after its event.
     """
+    unannounced = _announce_flagged(container)
     now = utcnow()
     grace = now - timedelta(seconds=container.settings.lease_seconds)
     with container.stores.moderation_read() as session:
-        unannounced = session.execute(
-            select(Comment.id, Comment.article_slug, Comment.created_at, Comment.status)
-            .where(Comment.unannounced)
-            .order_by(Comment.created_at)
-            .limit(BATCH)
-        ).all()
         to_check = list(
             session.scalars(
                 select(Comment.id)
@@ -59,22 +58,51 @@ def sweep(container: Container) -> dict[str, int]:
                 .limit(BATCH)
             )
         )
-    announced = _announce(container, unannounced)
     # Those still received were never queued: no need to wait for the lease.
     to_check = list(
-        dict.fromkeys(
-            [row.id for row in unannounced if row.status == "received" and row.id in announced]
-            + to_check
-        )
+        dict.fromkeys([row.id for row in unannounced if row.status == "received"] + to_check)
     )
     queued = sum(container.queue.send(queue.CHECK, cid) for cid in to_check)
     queued += sum(container.queue.send(queue.PUBLISH, cid) for cid in to_publish)
     return {
-        "announced": len(announced),
+        "announced": len(unannounced),
         "check": len(to_check),
         "publish": len(to_publish),
         "queued": queued,
     }
+
+
+def _announce_flagged(container: Container) -> list:
+    """Write the events of the comments flagged ``unannounced``; the rows announced (id,
+    article, receipt time, status).
+
+    One sweep at a time, under a lock in Redis: two at once (beat's and ``parley sweep``,
+    or a sweep that outlived its interval) would both read the same flagged rows and
+    write their events twice. A sweep that finds the lock taken leaves the flagged rows
+    to the one that holds it; the lock expires after a minute if its holder dies. With
+    Redis down nothing can be written, and the flags stay for a later sweep.
+    """
+    lock = container.redis.lock(ANNOUNCE_LOCK, timeout=ANNOUNCE_LOCK_SECONDS)
+    try:
+        if not lock.acquire(blocking=False):
+            return []
+    except RedisError:
+        return []
+    try:
+        with container.stores.moderation_read() as session:
+            rows = session.execute(
+                select(Comment.id, Comment.article_slug, Comment.created_at, Comment.status)
+                .where(Comment.unannounced)
+                .order_by(Comment.created_at)
+                .limit(BATCH)
+            ).all()
+        announced = _announce(container, rows)
+        return [row for row in rows if row.id in announced]
+    finally:
+        try:
+            lock.release()
+        except (LockError, RedisError):
+            pass  # expired, or Redis went away: the lock lapses by itself
 
 
 def _announce(container: Container, rows) -> set[str]:

@@ -65,6 +65,24 @@ def test_sweep_keeps_the_mark_while_redis_is_down(make_container, article, redis
     assert redis_client.xlen("parley:events") == 0
 
 
+def test_one_sweep_at_a_time_writes_the_events(make_container, article, redis_client):
+    # A second sweep (beat's while `parley sweep` runs, say) would read the same flagged
+    # rows and write their events twice; it leaves them to the sweep that holds the lock.
+    down = make_container(redis_url=DOWN_REDIS)
+    cid = post(create_app(down).test_client(), article).get_json()["id"]
+    up = make_container()
+    other = redis_client.lock(maintenance.ANNOUNCE_LOCK, timeout=30)
+    assert other.acquire(blocking=False)
+    assert maintenance.sweep(up)["announced"] == 0
+    assert redis_client.xlen("parley:events") == 0
+    with up.stores.moderation() as session:
+        assert session.get(Comment, cid).unannounced is True
+    other.release()
+    assert maintenance.sweep(up)["announced"] == 1
+    assert redis_client.xlen("parley:events") == 1
+    assert not redis_client.exists(maintenance.ANNOUNCE_LOCK), "released after the sweep"
+
+
 def test_database_down_503_with_retry_after(make_container, redis_client):
     # A PostgreSQL URL where no server listens: the store cannot be reached.
     down = make_container(database_url="postgresql://nobody@127.0.0.1:1/none", article_store_url="")
