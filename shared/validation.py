@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from shared.textnorm import nfc
 
 # email-validator's checks of the part after the @ (IDNA, UTS-46 remapping, a regular
-# expression per character) are two thirds of its cost: 15 of 22 µs for
+# expression per character) are most of its cost: 14 of 22 µs for
 # "someone@example.org", about 5 % of the intake's CPU. They are a pure function of the
 # domain, and the domains readers write from are few (the webmail providers, a few
 # companies), so they are remembered. The library calls them by this module-level name;
