@@ -6,13 +6,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, bindparam, func, select, tuple_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.models import Article, PublishedComment, utcnow
+from shared.validation import is_http_url
 
 DEMO_SLUG = "russia-ukraine-prisoner-exchange"
 DEMO_ARTICLE = {
@@ -31,14 +31,6 @@ DEMO_ARTICLE = {
 }
 
 
-def _http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. "http://[": an unclosed IPv6 address
-        return False
-
-
 def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
     """Check an article body of ``PUT /api/v1/admin/articles/{slug}``."""
     errors: dict[str, list[str]] = {}
@@ -48,7 +40,7 @@ def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
     elif len(title.strip()) > 500:
         errors["title"] = ["must be at most 500 characters"]
     url = data.get("url")
-    if not isinstance(url, str) or not _http_url(url.strip()):
+    if not isinstance(url, str) or not is_http_url(url.strip()):
         errors["url"] = ["must be an http:// or https:// URL"]
     elif len(url) > 2048:
         errors["url"] = ["must be at most 2,048 characters"]

@@ -85,6 +85,16 @@ def _text(value: str, field: str, errors: dict[str, list[str]], *, multiline: bo
     return value
 
 
+def is_http_url(value: str) -> bool:
+    """Whether ``value`` parses as an http(s) URL with a host (urlsplit lowercases the
+    scheme; a URL it cannot split, such as ``http://[``, is not one)."""
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _url(value: str, errors: dict[str, list[str]]) -> str | None:
     value = value.strip()
     if not value:
@@ -94,12 +104,7 @@ def _url(value: str, errors: dict[str, list[str]]) -> str | None:
             f"must be at most {LIMITS['author_url']:,} characters"
         )
         return None
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        ok = False
-    if not ok or _control_chars(value) or any(ch.isspace() for ch in value):
+    if not is_http_url(value) or _control_chars(value) or any(ch.isspace() for ch in value):
         errors.setdefault("author_url", []).append("must be an http:// or https:// URL")
         return None
     return value
