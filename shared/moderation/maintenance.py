@@ -96,8 +96,7 @@ def _announce_flagged(container: Container) -> list:
                 .order_by(Comment.created_at)
                 .limit(BATCH)
             ).all()
-        announced = _announce(container, rows)
-        return [row for row in rows if row.id in announced]
+        return rows if _announce(container, rows) else []
     finally:
         try:
             lock.release()
@@ -105,19 +104,19 @@ def _announce_flagged(container: Container) -> list:
             pass  # expired, or Redis went away: the lock lapses by itself
 
 
-def _announce(container: Container, rows) -> set[str]:
+def _announce(container: Container, rows) -> bool:
     """Write the ``comment.received`` events of ``rows`` (id, article, receipt time) and
-    clear their flag; the ids announced. Nothing is cleared if the events were not
+    clear their flag; whether they were written. Nothing is cleared if the events were not
     written; if clearing fails after they were, the next sweep writes them again."""
     if not rows:
-        return set()
+        return False
     events = [("comment.received", row.id, row.article_slug, row.created_at) for row in rows]
     if not container.events.append_many(events):
-        return set()
+        return False
     ids = [row.id for row in rows]
     with session_scope(container.stores.moderation) as session:
         session.execute(update(Comment).where(Comment.id.in_(ids)).values(unannounced=False))
-    return set(ids)
+    return True
 
 
 def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:
