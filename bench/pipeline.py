@@ -60,33 +60,39 @@ def _send(url: str, count: int, threads: int, send, on_ready=None) -> None:
     Each thread first builds its client and opens its connection; ``on_ready`` is called
     once all of them have, before the first number is taken. On two cores, building 32
     clients takes the load generator hundreds of milliseconds, which would otherwise land
-    on the first comments of a paced run as if Parley had been slow.
+    on the first comments of a paced run as if Parley had been slow. The first error of
+    any thread stops the others and is raised here.
     """
     numbers = iter(range(count))
     lock = threading.Lock()
     ready = threading.Barrier(threads, action=on_ready)
+    errors: list[BaseException] = []
 
     def run(seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            try:
+        try:
+            with httpx.Client(base_url=url, timeout=30) as client:
                 client.get("/healthz").raise_for_status()
                 ready.wait(timeout=60)
-            except BaseException:
-                ready.abort()  # the others stop too instead of waiting for this one
-                raise
-            while True:
-                with lock:
-                    n = next(numbers, None)
-                if n is None:
-                    return
-                send(client, rng, n)
+                while not errors:
+                    with lock:
+                        n = next(numbers, None)
+                    if n is None:
+                        return
+                    send(client, rng, n)
+        except BaseException as exc:  # noqa: BLE001 - raised again by _send, after the join
+            errors.append(exc)
+            ready.abort()  # no sender waits for this one
 
     workers = [threading.Thread(target=run, args=(i + time.time_ns(),)) for i in range(threads)]
     for t in workers:
         t.start()
     for t in workers:
         t.join()
+    if errors:  # the first cause, not the others' broken barrier
+        raise next(
+            (e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0]
+        )
 
 
 def post_many(url: str, count: int, threads: int = 16) -> None:
