@@ -13,7 +13,8 @@ from bench.pipeline import _send
 
 class _Health(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - the http.server name
-        self.server.health_checks += 1
+        with self.server.lock:  # one handler thread per connection
+            self.server.health_checks += 1
         self.send_response(200 if self.path == "/healthz" else 404)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -26,6 +27,7 @@ class _Health(http.server.BaseHTTPRequestHandler):
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
     httpd.health_checks = 0
+    httpd.lock = threading.Lock()
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
