@@ -266,6 +266,25 @@ class RowWriter:
         return [outcome for row in rows for outcome in self._insert([row])]
 
 
+def _store(rows: RowWriter, after_commit, batch: list[dict]) -> list[BaseException | None]:
+    """Insert ``batch`` (see :meth:`RowWriter.write`, whose outcomes are returned), then hand
+    the committed rows to ``after_commit``.
+
+    The hand-off comes before any request is answered, so a 202 normally means "stored and
+    queued". A broker that is down fails fast (connect refused) and costs only the
+    sweeper's delay: a failed hand-off is logged, never raised, and the sweeper queues
+    those rows.
+    """
+    outcomes = rows.write(batch)
+    committed = [row for row, outcome in zip(batch, outcomes, strict=True) if outcome is None]
+    if committed:
+        try:
+            after_commit(committed)
+        except Exception:  # noqa: BLE001 - never let a hand-off failure stop the writer
+            log.exception("after-commit hand-off failed; the sweeper will queue these")
+    return outcomes
+
+
 # --- the socket between the api processes and the writer -----------------------------------
 #
 # Each api process keeps one connection to the writer, shared by its request threads. A
@@ -421,16 +440,7 @@ class _Server:
             batch.append((conn, tag, row))
 
     def _commit(self, batch: list[tuple[socket.socket, int, dict]]) -> None:
-        rows = [row for _, _, row in batch]
-        outcomes = self.rows.write(rows)
-        committed = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
-        if committed:
-            # Before answering, so a 202 normally means "stored and queued". A broker that
-            # is down fails fast (connect refused) and costs only the sweeper's delay.
-            try:
-                self.after_commit(committed)
-            except Exception:  # noqa: BLE001 - never let a hand-off failure stop the writer
-                log.exception("after-commit hand-off failed; the sweeper will queue these")
+        outcomes = _store(self.rows, self.after_commit, [row for _, _, row in batch])
         answers: dict[socket.socket, list[bytes]] = {}
         for (conn, tag, _), outcome in zip(batch, outcomes, strict=True):
             answers.setdefault(conn, []).append(_frame(tag, _answer(outcome)))
@@ -566,13 +576,7 @@ class _Alone:
         self.until = time.monotonic() + ALONE_SECONDS
 
     def request(self, payload: bytes) -> bytes:
-        row = orjson.loads(payload)
-        [outcome] = self.rows.write([row])
-        if outcome is None:
-            try:
-                self.after_commit([row])
-            except Exception:  # noqa: BLE001 - as in the writer: the sweeper queues it
-                log.exception("after-commit hand-off failed; the sweeper will queue it")
+        [outcome] = _store(self.rows, self.after_commit, [orjson.loads(payload)])
         return _answer(outcome)
 
     def close(self) -> None:
