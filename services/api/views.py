@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
@@ -35,12 +37,18 @@ def _submission() -> tuple[dict, bool]:
             raise BadRequest("The body is not a valid JSON object.")
         return data, False
     if request.mimetype == FORM:
+        # Parsed here rather than by werkzeug, which keeps an escape that is not UTF-8
+        # (%E9 from a page in Latin-1) as the literal text "%E9", to be stored as if the
+        # reader had written it, and turns a raw byte that is not UTF-8 into an empty
+        # form, answered as fields missing.
         try:
-            request.get_data(cache=True)
-            form = request.form
+            pairs = parse_qsl(request.get_data().decode(), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
             raise BadRequest("The form body is not valid UTF-8.") from None
-        return {key: form.get(key) for key in form}, True
+        data: dict[str, str] = {}
+        for key, value in pairs:
+            data.setdefault(key, value)  # the first of repeated fields, as a form's get()
+        return data, True
     raise UnsupportedMediaType(
         f"Send {FORM} or application/json, not {request.mimetype or 'nothing'}."
     )

@@ -93,6 +93,40 @@ def test_lone_surrogate_in_json_400_and_nothing_stored(client, article, containe
     assert comments_in_db(container) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a form on a page in Latin-1 sends "café" with é as %E9, not as UTF-8's %C3%A9
+        b"author_name=Ana&author_email=ana%40example.org&content=Un+caf%E9+au+lait",
+        b"author_name=An%FFa&author_email=ana%40example.org&content=Hello+there",
+        b"author_name=Ana&author_email=ana%40example.org&content=raw+\xff+byte",
+        b"author_name=Ana&author_email=ana%40example.org&cont%E9nt=Hello&content=Hi",
+    ],
+)
+def test_form_that_is_not_utf8_400_and_nothing_stored(client, article, container, body):
+    response = client.post(
+        f"/api/v1/articles/{article}/comments",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "UTF-8" in response.get_json()["detail"]
+    assert comments_in_db(container) == []
+
+
+def test_form_in_utf8_keeps_its_text(client, article, container):
+    body = "author_name=Ayşe&author_email=ayse%40example.org&content=Un+café+au+lait+%E2%98%95"
+    response = client.post(
+        f"/api/v1/articles/{article}/comments",
+        data=body.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 303
+    [row] = comments_in_db(container)
+    assert (row.author_name, row.content) == ("Ayşe", "Un café au lait ☕")
+
+
 def test_json_that_is_not_an_object_400(client, article):
     response = client.post(f"/api/v1/articles/{article}/comments", json=["a"])
     assert response.status_code == 400
