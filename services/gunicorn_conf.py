@@ -10,6 +10,7 @@ import sys
 
 from gunicorn import glogging
 
+from services import affinity
 from shared import ops
 from shared.logs import configure_logging
 
@@ -28,6 +29,8 @@ keepalive = 5
 # of keep-alive connections, and one core serves them while the other idles (measured:
 # one process at 94 % CPU, the other at 0).
 reuse_port = True
+# Each worker process on one CPU, the workers spread evenly (see services/affinity.py).
+_cpu_affinity = affinity.mode()
 accesslog = None
 errorlog = "-"
 # api and dashboard would otherwise share one ~/.gunicorn/gunicorn.ctl (and the container
@@ -79,6 +82,24 @@ def on_starting(server):
                 raise SystemExit(
                     f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}"
                 ) from None
+
+
+def pre_fork(server, worker):
+    """In the master: the new worker's CPU, from those of the live workers."""
+    worker.parley_cpu = None
+    if _cpu_affinity == "auto":
+        worker.parley_cpu = affinity.pick_cpu(
+            affinity.usable_cpus(),
+            [getattr(live, "parley_cpu", None) for live in server.WORKERS.values()],
+            server.num_workers,
+        )
+
+
+def post_fork(server, worker):
+    """In the new worker, while it has its only thread: keep to its CPU. Every thread it
+    starts later (request threads, the intake writer) inherits the mask."""
+    if worker.parley_cpu is not None:
+        os.sched_setaffinity(0, {worker.parley_cpu})
 
 
 def post_worker_init(worker):

@@ -36,6 +36,7 @@ ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 PROCESS_VARS = {
     "PROMETHEUS_MULTIPROC_DIR": "shared/ops.py",
     "PARLEY_HTTP_WORKERS": "services/gunicorn_conf.py",
+    "PARLEY_HTTP_CPU_AFFINITY": "services/affinity.py",
     "PARLEY_WORKER_CONCURRENCY": "Procfile",
 }
 COMPOSE_ONLY = {"POSTGRES_PASSWORD"}  # the postgres image's own variable
