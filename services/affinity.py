@@ -2,7 +2,7 @@
 
 With ``auto`` (the default) each worker process stays on one CPU, and the workers spread
 evenly over the CPUs the server may use, but only when they fill them evenly: when their
-count is a multiple of the CPUs'. The default of two workers per CPU does. Otherwise, or
+count is a multiple of the CPUs'. The default of one worker per CPU does. Otherwise, or
 with ``off``, the kernel's scheduler places them as usual.
 
 Why: on two cores a comment costs the intake less CPU when its process stays on one core.

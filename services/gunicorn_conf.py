@@ -14,13 +14,20 @@ from services import affinity
 from shared import ops
 from shared.logs import configure_logging
 
-# Two processes per core, eight threads each; the threads overlap the wait for the intake
-# writer's batch commit. Measured on 2 cores with the host-wide writer (intake benchmark,
-# two rounds each, runs vary): 4 x 8 gave 1,004-1,074 accepted/s, 6 x 6 940-1,002,
-# 3 x 8 951-1,001, 2 x 16 839-939.
-workers = int(os.environ.get("PARLEY_HTTP_WORKERS", 2 * multiprocessing.cpu_count()))
+# One process per CPU this server may use, each kept to its CPU (services/affinity.py),
+# sixteen threads each; the threads overlap the wait for the intake writer's batch commit.
+# On 2 cores, intake benchmark runs taken in turns (2026-11-29), 2 x 16 against 4 x 8, both
+# pinned: Parley 2,328 and 2,293 accepted/s against 1,981 and 2,088, bare Flask 7,133
+# and 7,227/s against 6,298 and 6,531 (their ratio unchanged: 0.326 and 0.317 against
+# 0.314 and 0.320). Unpinned, two processes per core had been the better layout: 4 x 8 gave
+# 1,004-1,074 accepted/s, 6 x 6 940-1,002, 3 x 8 951-1,001, 2 x 16 839-939.
+workers = int(
+    os.environ.get(
+        "PARLEY_HTTP_WORKERS", len(affinity.usable_cpus()) or multiprocessing.cpu_count()
+    )
+)
 worker_class = "gthread"
-threads = int(os.environ.get("PARLEY_HTTP_THREADS", 8))
+threads = int(os.environ.get("PARLEY_HTTP_THREADS", 16))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
