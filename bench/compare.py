@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.e2e.procs import Proc, stack_env, start_gunicorn, start_redis
+from tests.e2e.procs import Proc, children, stack_env, start_gunicorn, start_redis
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -52,18 +52,8 @@ def parse_target(spec: str) -> tuple[str, Path, dict[str, str]]:
 
 def cpu_seconds(proc: Proc) -> float:
     """User and system time of a gunicorn master and its live workers so far."""
-    master = proc.popen.pid
-    pids = [master]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master:
-                        pids.append(int(entry))
-            except OSError:
-                continue  # gone meanwhile
     ticks = 0
-    for pid in pids:
+    for pid in [proc.popen.pid, *children(proc.popen.pid)]:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()

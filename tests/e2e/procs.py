@@ -89,6 +89,20 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a gunicorn master's workers), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                continue  # gone meanwhile
+    return found
+
+
 def base_env(**values) -> dict:
     """This environment without Parley's settings or a metrics directory (none is
     inherited, as in the Makefile), then ``values``."""

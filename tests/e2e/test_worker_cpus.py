@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.affinity import usable_cpus
-from tests.e2e.procs import BIN, ROOT, base_env, free_port, start_gunicorn, wait_for
+from tests.e2e.procs import BIN, ROOT, base_env, children, free_port, start_gunicorn, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,15 +42,10 @@ def on_two_cpus():
 def workers(master: int) -> dict[int, frozenset[int]]:
     """The master's worker processes, each with the CPUs it may run on."""
     found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in children(master):
         try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            if parent == master:
-                found[int(entry)] = frozenset(os.sched_getaffinity(int(entry)))
-        except (OSError, ValueError):  # gone meanwhile
+            found[pid] = frozenset(os.sched_getaffinity(pid))
+        except OSError:  # gone meanwhile
             continue
     return found
 
