@@ -104,7 +104,8 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     """In the new worker, while it has its only thread: keep to its CPU. Every thread it
-    starts later (request threads, the intake writer) inherits the mask."""
+    starts later inherits the mask; an intake writer process it starts does not (it takes
+    the server's CPUs: shared/intake.py)."""
     if worker.parley_cpu is not None:
         os.sched_setaffinity(0, {worker.parley_cpu})
 
@@ -118,8 +119,9 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
-    """The api process that is the host's intake writer answers the comments that already
-    reached it before it exits; the next request elects another writer."""
+    """The api process that started the host's intake writer stops it, after its own last
+    requests; the writer answers the comments that already reached it before it exits, and
+    the next request elects another writer."""
     parley = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("parley")
     if parley is not None:
         parley.close_committer()

@@ -14,11 +14,19 @@ comment that arrived meanwhile, on any process, and SQLite's single write lock h
 holder instead of several processes queueing for it. While one batch commits, the next
 one gathers in the socket buffers: no timer, and no waiting when a comment arrives alone.
 
-The writer is one of the api processes, elected by the socket itself: the first process
-to bind the socket's name serves, the others connect. On Linux the name lives in the
-abstract namespace, so it disappears with its owner; the next request then elects a new
-writer. The name is derived from the stack's store and Redis URLs, so stacks on other
-stores never meet. Both ends check that the peer runs as the same user.
+The writer is elected by the socket itself: the first api process to bind the socket's
+name serves, the others connect. On Linux the name lives in the abstract namespace, so it
+disappears with its owner; the next request then elects a new writer. The name is derived
+from the stack's store and Redis URLs, so stacks on other stores never meet. Both ends
+check that the peer runs as the same user.
+
+The elected process serves either in a thread of its own or, given a ``writer_command``
+(``PARLEY_INTAKE_WRITER=process``, the default), in a child process started with the bound
+socket (:mod:`shared.intake_writer`). The child keeps the name while it lives, ends with
+its parent, and is free to run on any CPU the server may use. In a thread, the writer
+shares its process's interpreter lock, and with it the one CPU that process keeps to
+(``PARLEY_HTTP_CPU_AFFINITY``), with that process's requests; that CPU saturated while
+the other idled a third of the time (README, "intake writer").
 
 If another user's process holds the socket's name (on a shared host a name derived from
 default URLs can be guessed), the connecting process sees that peer's user, refuses it,
@@ -41,10 +49,12 @@ import select
 import selectors
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 import orjson
 from sqlalchemy import Engine, Table, bindparam, insert
@@ -370,6 +380,9 @@ class _Server:
         self.thread = threading.Thread(target=self._run, name="parley-intake-writer", daemon=True)
         self.thread.start()
 
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
     def _run(self) -> None:
         try:
             while not self.closing.is_set():
@@ -458,6 +471,53 @@ class _Server:
             pass
         self.listener.close()
         self.thread.join(timeout=WAIT_SECONDS)
+
+
+def serve(listener: socket.socket, rows: RowWriter, after_commit) -> _Server:
+    """Serve ``listener`` (bound and listening) as the host's writer, in a thread of this
+    process: what a writer process (:mod:`shared.intake_writer`) runs."""
+    listener.setblocking(False)
+    return _Server(listener, rows, after_commit)
+
+
+class _Process:
+    """The elected writer run as a child process (:mod:`shared.intake_writer`): it serves
+    ``listener``, whose only holder it becomes, until :meth:`close` or this process ends
+    (either closes the pipe on its standard input)."""
+
+    def __init__(self, listener: socket.socket, argv: list[str], env: dict[str, str]):
+        self.closing = False
+        self.proc = subprocess.Popen(
+            argv, env=env, pass_fds=(listener.fileno(),), stdin=subprocess.PIPE
+        )
+        listener.close()  # the child's copy holds the name from now on
+        # Reaps the child and tells if it ends unasked.
+        self.thread = threading.Thread(
+            target=self._watch, name="parley-intake-writer-watch", daemon=True
+        )
+        self.thread.start()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _watch(self) -> None:
+        code = self.proc.wait()
+        if not self.closing:
+            log.error(
+                "the intake writer process exited; the next request elects another writer",
+                extra={"writer_pid": self.proc.pid, "exit_code": code},
+            )
+
+    def close(self) -> None:
+        """Ask the child to answer what already reached it, then stop."""
+        self.closing = True
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=1)
 
 
 class _NotSent(Exception):
@@ -586,19 +646,28 @@ class _Alone:
 class GroupCommitter:
     """A process's end of the host's intake writer; see the module docstring."""
 
-    def __init__(self, rows: RowWriter, after_commit, address: str):
+    def __init__(
+        self,
+        rows: RowWriter,
+        after_commit,
+        address: str,
+        writer_command: Callable[[int], tuple[list[str], dict[str, str]]] | None = None,
+    ):
         self.rows = rows
         self.after_commit = after_commit  # called with the committed comment rows
         self.address = address
+        # Given the bound listener's descriptor, the command and environment of a writer
+        # process; None: a thread of this process serves.
+        self.writer_command = writer_command
         self._lock = threading.Lock()
         self._channel: _Channel | None = None
-        self._server: _Server | None = None
+        self._server: _Server | _Process | None = None
         self._pid = os.getpid()
 
     @property
     def serving(self) -> bool:
-        """Whether this process is the host's writer."""
-        return self._server is not None and self._server.thread.is_alive()
+        """Whether this process is the host's writer, or started it."""
+        return self._server is not None and self._server.alive()
 
     def insert(self, row: dict) -> None:
         """Insert one new comment (the fields of :data:`COMMENT_FIELDS`) and its first
@@ -680,6 +749,17 @@ class GroupCommitter:
         listener.listen(256)
         listener.setblocking(False)
         self._pid = os.getpid()
+        if self.writer_command is not None:
+            try:
+                self._server = server = _Process(listener, *self.writer_command(listener.fileno()))
+            except OSError:  # a process cannot be started: serve in a thread instead
+                log.exception("cannot start the intake writer process; serving in a thread")
+            else:
+                log.info(
+                    "this process started the host's intake writer",
+                    extra={"pid": self._pid, "writer_pid": server.proc.pid},
+                )
+                return
         self._server = _Server(listener, self.rows, self.after_commit)
         log.info("this process is now the host's intake writer", extra={"pid": self._pid})
 

@@ -55,6 +55,9 @@ class Settings(BaseModel):
     spam_retention_days: float = Field(15, gt=0)
     discarded_retention_days: float = Field(1, gt=0)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Where the host's intake writer runs: a process of its own, or a thread of the api
+    # process that won its election (shared/committer.py).
+    intake_writer: Literal["process", "thread"] = "process"
     blog_lang: str = "en"
     site_url: str = "http://127.0.0.1:8000"
     admin_email: str = "admin@example.com"
@@ -117,6 +120,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_SPAM_RETENTION_DAYS": "spam_retention_days",
     "PARLEY_DISCARDED_RETENTION_DAYS": "discarded_retention_days",
     "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
+    "PARLEY_INTAKE_WRITER": "intake_writer",
     "PARLEY_BLOG_LANG": "blog_lang",
     "PARLEY_SITE_URL": "site_url",
     "PARLEY_ADMIN_EMAIL": "admin_email",
@@ -159,3 +163,17 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         # simply count as missing).
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
     return settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that :func:`load_settings` reads back as ``settings``:
+    how a process hands its exact settings (a random development secret key included) to
+    a child process it starts."""
+    env = {}
+    for field, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if field == "cors_origins":
+            value = ",".join(value)
+        env[FIELD_TO_ENV[field]] = str(value)
+    return env

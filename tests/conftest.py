@@ -152,6 +152,9 @@ def make_container(request, database_urls, redis_client):
             admin_token="test-admin-token",
             rate_limit="off",
             flood_seconds=0,
+            # A thread, not a process per test's store: the writer process is tested in
+            # test_intake_writer.py and by every end-to-end test (gunicorn, the default).
+            intake_writer="thread",
         )
         values.update(overrides)
         container = Container(load_settings({}, **values))

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -374,3 +375,116 @@ def test_another_users_socket_leaves_the_process_to_commit_alone(container, hand
 def _row_fingerprint(container, author_name: str) -> str:
     with container.stores.moderation() as session:
         return session.scalar(select(Comment.fingerprint).where(Comment.author_name == author_name))
+
+
+@pytest.fixture
+def process_ends(make_container, article):
+    """Two ends of one stack whose writer runs in a process of its own (the default)."""
+    ends = [make_container(intake_writer="process").committer for _ in range(2)]
+    yield ends
+    for end in ends:
+        end.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_writer_process_serves_every_end_and_stops_with_its_own(
+    process_ends, container, redis_client, article
+):
+    from shared.events import STREAM
+
+    first, second = process_ends
+    rows = [_row(n, article_slug=article) for n in (1, 2)]
+    first.insert(rows[0])
+    assert first.serving and not second.serving
+    writer = first._server.proc
+    assert writer.pid != os.getpid() and _alive(writer.pid)
+    second.insert(rows[1])
+    # Stored, queued and announced by the writer process, with this test's settings.
+    with container.stores.moderation() as session:
+        assert set(session.scalars(select(Comment.id))) == {row["id"] for row in rows}
+    queued = [
+        id_
+        for message in redis_client.lrange("checks", 0, -1)
+        for id_ in json.loads(base64.b64decode(json.loads(message)["body"]))[0][0]
+    ]
+    assert sorted(queued) == sorted(row["id"] for row in rows)
+    assert {fields["comment_id"] for _, fields in redis_client.xrange(STREAM)} == {
+        row["id"] for row in rows
+    }
+    first.close()  # as when the api process that started it exits
+    assert writer.poll() == 0
+    second.insert(_row(3, article_slug=article))
+    assert second.serving
+
+
+def test_a_killed_writer_process_is_replaced_by_the_next_request(process_ends, container, article):
+    first, second = process_ends
+    first.insert(_row(1, article_slug=article))
+    killed = first._server.proc
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert not first.serving
+    second.insert(_row(2, article_slug=article))
+    assert second.serving and second._server.proc.pid != killed.pid
+    first.insert(_row(3, article_slug=article))  # now a client of the new writer
+    assert not first.serving
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 3
+
+
+PARENT = """
+import json, sys, time
+from shared.bootstrap import bootstrap
+parley = bootstrap()
+parley.committer.insert(json.loads(sys.stdin.readline()))
+print(parley.committer._server.proc.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_writer_process_outlives_signals_to_its_group_but_not_its_api_process(container, article):
+    from shared.config import settings_env
+    from tests.e2e.procs import ROOT, wait_for
+
+    env = {**os.environ, **settings_env(container.settings), "PARLEY_INTAKE_WRITER": "process"}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        parent.stdin.write(json.dumps(_row(1, article_slug=article)) + "\n")
+        parent.stdin.flush()
+        writer = int(parent.stdout.readline())
+        # Ctrl-C in a terminal, or a process manager, signals every process of the group;
+        # the writer waits for its api process's last requests and is stopped by it.
+        os.kill(writer, signal.SIGINT)
+        os.kill(writer, signal.SIGTERM)
+        time.sleep(0.5)
+        assert _alive(writer)
+        parent.kill()  # SIGKILL: no chance to stop its writer
+        parent.wait()
+        wait_for(lambda: not _alive(writer), 5, "the orphaned writer process to exit")
+    finally:
+        parent.kill()
+        parent.wait()
+    with container.stores.moderation() as session:
+        assert len(session.scalars(select(Comment.id)).all()) == 1
+
+
+def test_a_writer_process_that_cannot_start_leaves_a_thread_to_serve(make_container, article):
+    parley = make_container(intake_writer="process")
+    end = parley.committer
+    end.writer_command = lambda fd: (["/nonexistent/python"], dict(os.environ))
+    end.insert(_row(1, article_slug=article))
+    assert end.serving and end._server.alive() and not hasattr(end._server, "proc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.config import ENV_VARS, SettingsError, load_settings
+from shared.config import ENV_VARS, SettingsError, load_settings, settings_env
 
 CONTRACT_VARS = [
     "PARLEY_DATABASE_URL",
@@ -74,6 +74,7 @@ def test_values_are_parsed():
         ("PARLEY_RATE_LIMIT", "lots"),
         ("PARLEY_DATABASE_URL", "parley.db"),
         ("PARLEY_TRUSTED_PROXIES", "many"),
+        ("PARLEY_INTAKE_WRITER", "fork"),
     ],
 )
 def test_bad_values_name_the_variable(var, value):
@@ -91,3 +92,33 @@ def test_settings_are_frozen():
     s = load_settings({})
     with pytest.raises(ValidationError):
         s.max_links = 5
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {
+            "PARLEY_ENV": "production",
+            "PARLEY_SECRET_KEY": "s3cret",
+            "PARLEY_ADMIN_TOKEN": "t0ken",
+            "PARLEY_ARTICLE_STORE_URL": "postgresql://db/articles",
+            "PARLEY_AKISMET_TIMEOUT": "2.5",
+            "PARLEY_CORS_ORIGINS": "https://a.example,https://b.example",
+            "PARLEY_RATE_LIMIT": "10 per hour",
+            "PYTHON_AKISMET_API_KEY": "k",
+            "PYTHON_AKISMET_BLOG_URL": "https://news.example",
+            "PARLEY_HOLD_THRESHOLD": "0.5",
+            "PARLEY_INTAKE_WRITER": "thread",
+        },
+    ],
+)
+def test_settings_env_gives_the_same_settings_to_a_child_process(environ):
+    # The intake writer process is started with this environment; a random development
+    # secret key is carried over too.
+    settings = load_settings(environ)
+    assert load_settings(settings_env(settings)) == settings
+
+
+def test_settings_env_covers_every_setting():
+    assert set(ENV_VARS.values()) == set(load_settings({}).model_dump())
