@@ -23,16 +23,31 @@ TYPES = frozenset(
 )
 # Bounded so that Redis (noeviction in production) cannot fill up with history.
 MAXLEN = 100_000
+# The namespace of receipt event ids (uuid5 of the comment id).
+_RECEIVED = uuid_utils.uuid5(
+    uuid_utils.NAMESPACE_URL, "https://parley.invalid/events/comment.received"
+)
 
 
 def event_fields(type_: str, comment_id: str, article: str, at: datetime | None = None) -> dict:
-    """The fields of one event, as stored in the stream."""
+    """The fields of one event, as stored in the stream.
+
+    A comment is received once, but its receipt can be written twice: if the connection
+    to Redis breaks after the intake writer's hand-off ran and before its reply, the
+    sweeper writes it again. So a receipt's ``event_id`` comes from the comment's id, and
+    both copies carry the same one. Every other event gets a fresh id (a comment can be
+    held, or published, more than once).
+    """
     if type_ not in TYPES:
         raise ValueError(f"unknown event type {type_!r}")
-    return {
+    if type_ == "comment.received":
+        event_id = uuid_utils.uuid5(_RECEIVED, comment_id)
+    else:
         # uuid-utils draws in the process; the os source would be a system call (which
-        # lets go of the GIL: the intake writer then waits to get it back).
-        "event_id": uuid_utils.uuid4().hex,
+        # lets go of the GIL while the caller may hold a batch).
+        event_id = uuid_utils.uuid4()
+    return {
+        "event_id": event_id.hex,
         "type": type_,
         "comment_id": comment_id,
         "article": article,
