@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.e2e.procs import Proc, children, stack_env, start_gunicorn, start_redis
+from tests.e2e.procs import Proc, descendants, stack_env, start_gunicorn, start_redis
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -51,9 +51,10 @@ def parse_target(spec: str) -> tuple[str, Path, dict[str, str]]:
 
 
 def cpu_seconds(proc: Proc) -> float:
-    """User and system time of a gunicorn master and its live workers so far."""
+    """User and system time so far of a gunicorn master and the live processes below it
+    (its workers and the intake writer process)."""
     ticks = 0
-    for pid in [proc.popen.pid, *children(proc.popen.pid)]:
+    for pid in [proc.popen.pid, *descendants(proc.popen.pid)]:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()

@@ -89,17 +89,32 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (a gunicorn master's workers), from /proc."""
-    found = []
+def _parents() -> dict[int, int]:
+    """Each live process's parent, from /proc."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
+                    found[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
             except OSError:
                 continue  # gone meanwhile
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a gunicorn master's workers)."""
+    return [child for child, parent in _parents().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below ``pid``: a gunicorn master's workers and the intake writer
+    process one of them started."""
+    parents = _parents()
+    found, level = [], [pid]
+    while level:
+        level = [child for child, parent in parents.items() if parent in level]
+        found += level
     return found
 
 
