@@ -694,6 +694,19 @@ class GroupCommitter:
             raise _RAISED[answer]()
         raise _unavailable(answer[1:].decode(errors="replace"))
 
+    def connect_soon(self) -> None:
+        """Reach the host's writer in the background, electing one (and starting its
+        process) if there is none yet, so that the first comment need not wait for it."""
+        threading.Thread(
+            target=self._connect_quietly, name="parley-intake-connect", daemon=True
+        ).start()
+
+    def _connect_quietly(self) -> None:
+        try:
+            self._connected()
+        except Exception as exc:  # noqa: BLE001 - the first comment tries again, and answers
+            log.warning("could not reach the intake writer at start", extra={"error": str(exc)})
+
     def _usable(self) -> _Channel | _Alone | None:
         channel = self._channel
         if channel is None or channel.broken or channel.pid != os.getpid():

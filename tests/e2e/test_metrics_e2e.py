@@ -135,8 +135,12 @@ def test_metrics_aggregate_api_and_worker_processes(tmp_path):
 
         # One request id, from the HTTP request to the worker's decision, in JSON lines.
         api_lines, worker_lines = json_lines(api.log()), json_lines(worker.log())
+        # The intake writer's line for the batch that stored the first comment.
         assert any(
-            line.get("request_id") == "e2e-req-0" and line["service"] == "api" for line in api_lines
+            line["message"] == "comments received"
+            and "e2e-req-0" in line["request_ids"]
+            and line["service"] == "api"
+            for line in api_lines
         )
         decided = [line for line in worker_lines if line["message"] == "comment decided"]
         assert {line["request_id"] for line in decided} >= {f"e2e-req-{i}" for i in range(n)}

@@ -250,6 +250,19 @@ def test_the_intake_writer_is_a_child_of_an_api_worker_free_to_use_every_cpu(sta
     assert os.sched_getaffinity(writer) == os.sched_getaffinity(master)
 
 
+def test_the_api_starts_the_intake_writer_before_the_first_comment(tmp_path, stack):
+    # A writer process takes about a second to start; the api's workers start it as they
+    # boot, not when the first reader posts.
+    db = f"sqlite:///{tmp_path}/parley.db"
+    upgrade(db, db)
+    redis_url = stack["env"]["PARLEY_REDIS_URL"]
+    api, _ = start_gunicorn("services.api:create_app()", stack_env(db, redis_url), tmp_path, "api")
+    try:
+        wait_for(lambda: _writer_pids(api), 30, "the intake writer, with no comment posted")
+    finally:
+        api.stop()
+
+
 def test_kill_9_of_the_intake_writer_elects_another_and_loses_nothing(stack):
     api = stack["procs"][0]
     url = str(stack["client"].base_url)
