@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     threading.Thread(target=_until_eof, args=(stop,), daemon=True).start()
     if args.cpus:
-        os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
+        try:
+            os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
+        except OSError:
+            pass  # those CPUs are no longer all allowed (a changed cpuset): keep the parent's
 
     ops.use_host_qualified_ids()  # before any metric exists in this process
     from shared.bootstrap import bootstrap
