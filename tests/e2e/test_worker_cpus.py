@@ -50,14 +50,22 @@ def workers(master: int) -> dict[int, frozenset[int]]:
     return found
 
 
-def all_started(master: int, count: int, without: int | None = None) -> dict[int, frozenset[int]]:
-    """The master's ``count`` workers once all have started (``without`` that one)."""
+def all_started(
+    master: int, count: int, without: int | None = None, pinned: bool = False
+) -> dict[int, frozenset[int]]:
+    """The master's ``count`` workers once all have started (``without`` that one); with
+    ``pinned``, once each keeps to one CPU. A worker is visible from its fork, a moment
+    before its post_fork hook pins it, so a pinned server is read only once all are."""
 
     def started():
         found = workers(master)
-        return found if len(found) == count and without not in found else None
+        if len(found) != count or without in found:
+            return None
+        if pinned and not all(len(mask) == 1 for mask in found.values()):
+            return None
+        return found
 
-    return wait_for(started, 30, f"{count} workers")
+    return wait_for(started, 30, f"{count} workers" + (", each on one CPU" if pinned else ""))
 
 
 def per_cpu(found: dict[int, frozenset[int]]) -> collections.Counter:
@@ -70,7 +78,7 @@ def test_workers_keep_to_one_cpu_each_spread_evenly_threads_included(tmp_path):
     count = 2 * len(CPUS)
     proc, url = start_gunicorn(APP, base_env(), tmp_path, "pinned", workers=count)
     try:
-        found = all_started(proc.popen.pid, count)
+        found = all_started(proc.popen.pid, count, pinned=True)
         assert per_cpu(found) == dict.fromkeys(CPUS, 2)
         with httpx.Client() as client:  # request threads start with the first requests
             for _ in range(20):
@@ -84,7 +92,7 @@ def test_workers_keep_to_one_cpu_each_spread_evenly_threads_included(tmp_path):
         # A worker that dies is replaced on the CPU it left.
         victim = min(found)
         os.kill(victim, signal.SIGKILL)
-        again = all_started(proc.popen.pid, count, without=victim)
+        again = all_started(proc.popen.pid, count, without=victim, pinned=True)
         assert per_cpu(again) == dict.fromkeys(CPUS, 2)
     finally:
         proc.stop()
