@@ -27,7 +27,14 @@ import tempfile
 from pathlib import Path
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.e2e.procs import Proc, descendants, stack_env, start_gunicorn, start_redis
+from tests.e2e.procs import (
+    Proc,
+    descendants,
+    stack_env,
+    start_gunicorn,
+    start_redis,
+    stat_fields,
+)
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -56,8 +63,7 @@ def cpu_seconds(proc: Proc) -> float:
     ticks = 0
     for pid in [proc.popen.pid, *descendants(proc.popen.pid)]:
         try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+            fields = stat_fields(pid)
         except OSError:
             continue
         ticks += int(fields[11]) + int(fields[12])

@@ -89,14 +89,20 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name: state, parent, …
+    (``proc(5)`` numbers them from 3). Raises OSError if the process is gone."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def _parents() -> dict[int, int]:
     """Each live process's parent, from /proc."""
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    found[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                found[int(entry)] = int(stat_fields(int(entry))[1])
             except OSError:
                 continue  # gone meanwhile
     return found

@@ -387,9 +387,10 @@ def process_ends(make_container, article):
 
 
 def _alive(pid: int) -> bool:
+    from tests.e2e.procs import stat_fields
+
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat_fields(pid)[0] != "Z"
     except FileNotFoundError:
         return False
 
