@@ -8,7 +8,7 @@ with ``off``, the kernel's scheduler places them as usual.
 Why: on two cores a comment costs the intake less CPU when its process stays on one core.
 The intake benchmark, both servers under the same setting, runs taken in turns: 0.314–0.353
 of bare Flask pinned (six runs, mean 0.332) against 0.277–0.314 not (seven, mean 0.300);
-interleaved round by round, 15 % less CPU per comment (README.md). The likely reason, not
+interleaved round by round, 15 % less CPU per comment (bench/README.md). The likely reason, not
 measured apart: a process's threads share one interpreter lock, so only one of them runs
 Python at a time anyway; kept on one core, they hand it over without waking a thread on
 the other core, and find their data still in that core's caches.

@@ -26,7 +26,7 @@ socket (:mod:`shared.intake_writer`). The child keeps the name while it lives, e
 its parent, and is free to run on any CPU the server may use. In a thread, the writer
 shares its process's interpreter lock, and with it the one CPU that process keeps to
 (``PARLEY_HTTP_CPU_AFFINITY``), with that process's requests: on two cores that process
-ran at 91-96 % CPU while the other used 43-68 % (README, "The intake writer in a process
+ran at 91-96 % CPU while the other used 43-68 % (bench/README.md, "The intake writer in a process
 of its own").
 
 If another user's process holds the socket's name (on a shared host a name derived from
