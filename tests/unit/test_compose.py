@@ -161,8 +161,29 @@ def test_environment_variables_are_known_and_documented():
     assert not undocumented, f"missing from .env.example: {sorted(undocumented)}"
 
 
+# Contract variables whose feature has not landed yet, each with the open issue that brings
+# it. The contract grew ahead of the code; a variable leaves this list with its feature,
+# and the test below fails if one is listed here but already read, or no longer contracted.
+NOT_YET_BUILT = {
+    "PARLEY_ADMIN_API_ON_PUBLIC": "issue 22 (admin API on the dashboard only)",
+    "PARLEY_METRICS_TOKEN": "issue 22 (/metrics bearer token)",
+    "PARLEY_CLASSIFIER": "issue 23 (learned classifier)",
+    "PARLEY_SITE_ORIGINS": "issue 25 (articles registered by the widget)",
+    "PARLEY_REPORT_THRESHOLD": "issue 25 (reader reports)",
+    "PARLEY_SMTP_URL": "issue 26 (e-mail)",
+    "PARLEY_MAIL_FROM": "issue 26 (e-mail)",
+    "PARLEY_MODERATOR_DIGEST_MINUTES": "issue 26 (e-mail)",
+    "PARLEY_IP_RETENTION_DAYS": "issue 26 (privacy)",
+    "PARLEY_WEBHOOK_ALLOW_PRIVATE": "issue 26 (webhooks)",
+}
+
+
 def test_contract_variables_are_wired_and_documented():
-    contract = contract_variables()
+    everything = contract_variables()
+    assert set(NOT_YET_BUILT) <= everything, "NOT_YET_BUILT names a variable the contract lacks"
+    built = set(NOT_YET_BUILT) & set(ENV_VARS)
+    assert not built, f"wired now, so drop from NOT_YET_BUILT: {sorted(built)}"
+    contract = everything - set(NOT_YET_BUILT)
     assert contract <= set(ENV_VARS), f"not in Settings: {sorted(contract - set(ENV_VARS))}"
     for var in contract:
         assert re.search(rf"^#? ?{var}=", ENV_EXAMPLE, re.M), f"{var} missing from .env.example"
