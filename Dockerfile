@@ -9,6 +9,7 @@ COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
 COPY workers ./workers
+COPY cli ./cli
 RUN pip wheel --wheel-dir /wheels .
 
 # --- runtime: installed from those wheels only, run as an unprivileged user -----------

@@ -54,12 +54,12 @@ test-fast: install redis ## Unit and integration tests only (no processes, no br
 	@$(BIN)/python -m pytest -m "not e2e and not browser" $(PYTEST_ARGS)
 
 lint: install ## ruff check + format check
-	@$(BIN)/ruff check shared services workers tests bench
-	@$(BIN)/ruff format --check shared services workers tests bench
+	@$(BIN)/ruff check shared services workers cli tests bench
+	@$(BIN)/ruff format --check shared services workers cli tests bench
 
 format: install ## Apply ruff's formatting and safe fixes
-	@$(BIN)/ruff check --fix shared services workers tests bench
-	@$(BIN)/ruff format shared services workers tests bench
+	@$(BIN)/ruff check --fix shared services workers cli tests bench
+	@$(BIN)/ruff format shared services workers cli tests bench
 
 bench: install redis ## Benchmarks: intake vs bare Flask, pipeline at 0 and 150 ms Akismet
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }

@@ -105,7 +105,7 @@ def pre_fork(server, worker):
 def post_fork(server, worker):
     """In the new worker, while it has its only thread: keep to its CPU. Every thread it
     starts later inherits the mask; an intake writer process it starts does not (it takes
-    the server's CPUs: shared/intake.py)."""
+    the server's CPUs: shared/intake/submit.py)."""
     if worker.parley_cpu is not None:
         os.sched_setaffinity(0, {worker.parley_cpu})
 

@@ -8,15 +8,14 @@ these functions with a session they own.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import JSON, Boolean, Index, Integer, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from shared.models import ModerationBase, UTCDateTime, utcnow
+from shared.models import AuditLog, Moderator, utcnow
 
 ROLES = ("admin", "moderator")
 MIN_PASSWORD = 10
@@ -29,40 +28,8 @@ _hasher = PasswordHasher()
 def _dummy_hash() -> str:
     # Verified when the e-mail is unknown, so that a wrong e-mail takes as long as a wrong
     # password and the login form does not reveal who has an account. Made on first use:
-    # every process imports this module through shared.models, few ever log anyone in.
+    # few processes ever log anyone in.
     return _hasher.hash(secrets.token_urlsafe(16))
-
-
-class Moderator(ModerationBase):
-    """A person who may sign in to the dashboard; admins also manage lists and accounts."""
-
-    __tablename__ = "moderators"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="moderator")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-class AuditLog(ModerationBase):
-    """Who changed what in the dashboard (lists, settings, accounts), and when."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor_at", "actor", "at"))
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(254))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str | None] = mapped_column(String(300))
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class AccountError(ValueError):

@@ -6,15 +6,22 @@ the :class:`Container` down; nothing else builds engines, clients or connections
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
 import redis as redis_lib
 
-from shared.config import Settings, load_settings
+from shared.config import Settings, load_settings, settings_env
 from shared.db import Stores
 from shared.events import EventLog
-from shared.queue import TaskQueue, make_celery
+from shared.taskqueue import TaskQueue, make_celery
+
+if TYPE_CHECKING:
+    from shared.intake.committer import GroupCommitter, RowWriter
 
 # Akismet calls in flight per worker process, shared by all its task threads. A batch's
 # wall time stays near one Akismet round trip; at 16 the pool itself capped a process at
@@ -55,9 +62,7 @@ class Container:
         return EventLog(self.redis)
 
     @cached_property
-    def committer(self):
-        from shared.intake import make_committer
-
+    def committer(self) -> GroupCommitter:
         return make_committer(self)
 
     @cached_property
@@ -107,3 +112,61 @@ class Container:
 def bootstrap(settings: Settings | None = None) -> Container:
     """Build the container for this process from ``settings`` (default: the environment)."""
     return Container(settings or load_settings())
+
+
+# --- the host's intake writer -------------------------------------------------------------
+
+
+# The intake modules are imported when a process first takes a comment, not with this
+# module: workers and the CLI never do, and a worker must not create the intake's metrics
+# before it names its multiprocess files (ops.use_host_qualified_ids).
+
+
+def intake_writer_parts(container: Container) -> tuple[RowWriter, Callable[[list[dict]], None]]:
+    """What the host's intake writer needs, wherever it runs: the row writer for this
+    stack's stores and the hand-off to call after each commit."""
+    from shared.articles import intake_article
+    from shared.intake.committer import RowWriter
+    from shared.intake.submit import hand_off
+
+    stores = container.stores
+    rows = RowWriter(
+        stores.moderation_engine, lambda slug: intake_article(stores.articles_read_engine, slug)
+    )
+    return rows, lambda committed: hand_off(container, committed)
+
+
+def make_committer(container: Container) -> GroupCommitter:
+    """This process's end of the host's intake writer for this stack's stores."""
+    from shared.intake.committer import GroupCommitter, socket_address
+
+    settings = container.settings
+    return GroupCommitter(
+        *intake_writer_parts(container),
+        socket_address(settings.database_url, settings.articles_url, settings.redis_url),
+        writer_command=(
+            partial(_writer_command, settings) if settings.intake_writer == "process" else None
+        ),
+    )
+
+
+def _writer_command(settings: Settings, listener_fd: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a writer process serving ``listener_fd`` for this
+    process, with this process's settings.
+
+    It may run on the CPUs this process inherited (its parent's), not only on the one a
+    gunicorn worker keeps to (``PARLEY_HTTP_CPU_AFFINITY``): the writer's work then goes to
+    whichever CPU has room.
+    """
+    try:
+        cpus = sorted(os.sched_getaffinity(os.getppid()))
+    except (AttributeError, OSError):  # no affinity on this platform, or the parent is gone
+        cpus = []
+    argv = [
+        sys.executable,
+        "-m",
+        "services.intake_writer",
+        f"--listener-fd={listener_fd}",
+        f"--cpus={','.join(map(str, cpus))}",
+    ]
+    return argv, {**os.environ, **settings_env(settings)}

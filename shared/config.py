@@ -56,7 +56,7 @@ class Settings(BaseModel):
     discarded_retention_days: float = Field(1, gt=0)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Where the host's intake writer runs: a process of its own, or a thread of the api
-    # process that won its election (shared/committer.py).
+    # process that won its election (shared/intake/committer.py).
     intake_writer: Literal["process", "thread"] = "process"
     blog_lang: str = "en"
     site_url: str = "http://127.0.0.1:8000"

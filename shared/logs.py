@@ -3,7 +3,7 @@
 Log aggregators (Loki, CloudWatch, ``jq``) read JSON without a parser per format, and every
 ``extra={...}`` field the code already passes becomes a searchable key. Two context
 variables follow a comment across processes: the API sets :data:`REQUEST_ID` per request,
-:class:`shared.queue.TaskQueue` sends it along as a Celery message header, and the worker
+:class:`shared.taskqueue.TaskQueue` sends it along as a Celery message header, and the worker
 sets it again (with :data:`COMMENT_ID`) before each task, so ``request_id`` joins the
 HTTP request's lines to the worker's lines and decision.
 

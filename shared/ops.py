@@ -42,7 +42,7 @@ from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
-from shared.queue import QUEUES
+from shared.taskqueue import QUEUES
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Built on the `limits` library (the engine of flask-limiter), used directly. Both the
 per-IP submission limit (:mod:`services.ratelimit`) and the dashboard's sign-in throttle
-(:mod:`shared.dashboard_throttle`) count here, so every process sees the same counts. If
+(:class:`LoginThrottle` below) count here, so every process sees the same counts. If
 Redis cannot be reached, the counts go to this process's memory instead: the limits still
 hold, per process, and nothing is refused for want of Redis.
 """
@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Iterable
 
-from limits import RateLimitItem
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -63,3 +63,36 @@ class Counter:
                 stats = self.call("get_window_stats", item, *keys)
                 waits.append(max(1, math.ceil(stats.reset_time - time.time())))
         return max(waits) if waits else None
+
+
+LOGIN_FAILURES = "5 per 15 minutes"  # sign-in: after this, an e-mail and an IP wait a while
+
+
+class LoginThrottle:
+    """Answers "may this e-mail / IP try again now?" and counts failures."""
+
+    def __init__(self, redis_url: str, limit: str = LOGIN_FAILURES):
+        self.item: RateLimitItem = parse(limit)
+        self._counter = Counter(redis_url, "parley:login", "login throttle")
+
+    def _keys(self, email: str, ip: str) -> list[tuple[str, str]]:
+        return [("email", (email or "").strip().lower()[:254]), ("ip", ip or "unknown")]
+
+    def retry_after(self, email: str, ip: str) -> int | None:
+        """Seconds to wait if this e-mail or IP failed too often lately, else None."""
+        return self._counter.retry_after((self.item, keys) for keys in self._keys(email, ip))
+
+    def failed(self, email: str, ip: str) -> None:
+        """Count one failed sign-in against both the e-mail and the IP."""
+        for kind, key in self._keys(email, ip):
+            self._counter.call("hit", self.item, kind, key)
+
+    def succeeded(self, email: str) -> None:
+        """A right password clears the e-mail's failures (the IP's stay: it may guess others)."""
+        kind, key = self._keys(email, "")[0]
+        self._counter.call("clear", self.item, kind, key)
+
+    @property
+    def limit(self) -> str:
+        unit = self.item.GRANULARITY.name + ("s" if self.item.multiples != 1 else "")
+        return f"{self.item.amount} failed sign-ins in {self.item.multiples} {unit}"

@@ -26,7 +26,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from shared import logs, ops, queue
+from shared import logs, ops, taskqueue
 from shared.config import load_settings
 from workers import runtime
 from workers.heartbeat import Heartbeat
@@ -35,26 +35,26 @@ from workers.heartbeat import Heartbeat
 ops.use_host_qualified_ids()
 
 settings = load_settings()
-app = queue.make_celery(settings)
+app = taskqueue.make_celery(settings)
 app.conf.include = ["workers.tasks"]
 app.conf.update(
     # A lost broker connection means the broker will deliver our unacknowledged tasks
     # again; cancel them here instead of finishing them twice (Celery 6's default).
     worker_cancel_long_running_tasks_on_connection_loss=True,
     # A cold shutdown (SIGQUIT, second Ctrl-C) still gives the checks in flight a few
-    # seconds; what does not finish is restored to the queue.
+    # seconds; what does not finish is restored to the taskqueue.
     worker_soft_shutdown_timeout=10.0,
 )
 app.conf.beat_schedule = {
-    "sweep": {"task": queue.SWEEP, "schedule": float(settings.sweep_seconds)},
+    "sweep": {"task": taskqueue.SWEEP, "schedule": float(settings.sweep_seconds)},
     "akismet-recheck": {
-        "task": queue.RECHECK,
+        "task": taskqueue.RECHECK,
         "schedule": float(min(settings.akismet_recheck_seconds, 60)),
     },
-    "purge": {"task": queue.PURGE, "schedule": 3600.0},
+    "purge": {"task": taskqueue.PURGE, "schedule": 3600.0},
     # A stale sample is worthless: drop it rather than run it late.
     "ops-sample": {
-        "task": queue.OPS_SAMPLE,
+        "task": taskqueue.OPS_SAMPLE,
         "schedule": ops.SAMPLE_SECONDS,
         "options": {"expires": ops.SAMPLE_SECONDS * 2},
     },
@@ -62,7 +62,9 @@ app.conf.beat_schedule = {
 runtime.configure(settings)
 
 # Tasks whose first argument is a comment id: every log line of theirs names it.
-_COMMENT_TASKS = frozenset({queue.CHECK, queue.PUBLISH, queue.UNPUBLISH, queue.FEEDBACK})
+_COMMENT_TASKS = frozenset(
+    {taskqueue.CHECK, taskqueue.PUBLISH, taskqueue.UNPUBLISH, taskqueue.FEEDBACK}
+)
 _heartbeat: list[Heartbeat] = []
 
 

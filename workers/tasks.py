@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 
-from shared import ops, queue
+from shared import ops, taskqueue
 from shared.moderation import actions, maintenance, pipeline, publishing
 from shared.spam import FeedbackError
 from workers.app import app
@@ -26,31 +26,31 @@ RETRY_TRANSIENT = dict(
 )
 
 
-@app.task(name=queue.CHECK, max_retries=5, **RETRY_TRANSIENT)
+@app.task(name=taskqueue.CHECK, max_retries=5, **RETRY_TRANSIENT)
 def check_comment(comment_id: str, recheck: bool = False) -> str | None:
     """Check and decide one comment (or recheck one held for an Akismet error)."""
     return pipeline.check_comment(container(), comment_id, recheck=recheck)
 
 
-@app.task(name=queue.CHECK_MANY, max_retries=5, **RETRY_TRANSIENT)
+@app.task(name=taskqueue.CHECK_MANY, max_retries=5, **RETRY_TRANSIENT)
 def check_comments(comment_ids: list[str]) -> list[str | None]:
     """Check the comments of one intake batch (each claimed on its own, so idempotent)."""
     return pipeline.check_comments(container(), comment_ids)
 
 
-@app.task(name=queue.PUBLISH, max_retries=8, **RETRY_TRANSIENT)
+@app.task(name=taskqueue.PUBLISH, max_retries=8, **RETRY_TRANSIENT)
 def publish_comment(comment_id: str) -> bool:
     """Publish an approved comment to the article store, exactly once."""
     return publishing.publish_comment(container(), comment_id)
 
 
-@app.task(name=queue.UNPUBLISH, max_retries=8, **RETRY_TRANSIENT)
+@app.task(name=taskqueue.UNPUBLISH, max_retries=8, **RETRY_TRANSIENT)
 def unpublish_comment(comment_id: str) -> None:
     """Remove a comment from the article store (idempotent)."""
     publishing.unpublish_comment(container(), comment_id)
 
 
-@app.task(name=queue.FEEDBACK, bind=True, max_retries=6)
+@app.task(name=taskqueue.FEEDBACK, bind=True, max_retries=6)
 def akismet_feedback(self, comment_id: str, kind: str, actor: str = "moderator") -> bool:
     """Report a moderator's correction to Akismet; retried with backoff if Akismet is down."""
     try:
@@ -65,7 +65,7 @@ def akismet_feedback(self, comment_id: str, kind: str, actor: str = "moderator")
         raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
 
 
-@app.task(name=queue.SWEEP)
+@app.task(name=taskqueue.SWEEP)
 def sweep() -> dict:
     """Re-queue comments stored but never queued, stuck in a crashed check, or unpublished,
     after writing the received events that Redis missed."""
@@ -75,19 +75,19 @@ def sweep() -> dict:
     return done
 
 
-@app.task(name=queue.RECHECK)
+@app.task(name=taskqueue.RECHECK)
 def akismet_recheck() -> dict:
     """Queue the Akismet rechecks that are due."""
     return maintenance.queue_rechecks(container())
 
 
-@app.task(name=queue.PURGE)
+@app.task(name=taskqueue.PURGE)
 def purge() -> dict:
     """Delete spam and discarded comments past their retention."""
     return maintenance.purge(container())
 
 
-@app.task(name=queue.OPS_SAMPLE, ignore_result=True)
+@app.task(name=taskqueue.OPS_SAMPLE, ignore_result=True)
 def ops_sample() -> dict:
     """Sample queue depths and the oldest unchecked age for the ops page (every 15 s)."""
     return ops.sample(container())

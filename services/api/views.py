@@ -1,4 +1,4 @@
-"""Public JSON API: thin adapters from HTTP to :mod:`shared.intake` and :mod:`shared.articles`."""
+"""Public JSON API: thin adapters from HTTP to :mod:`shared.intake.submit` and :mod:`shared.articles`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.articles import (
     published_json,
     published_page,
 )
-from shared.intake import IntakeError, RequestMeta, find_replay, submit_comment
+from shared.intake.submit import IntakeError, RequestMeta, find_replay, submit_comment
 from shared.models import Article, Comment
 
 public_api = Blueprint("public_api", __name__, url_prefix="/api/v1")

@@ -17,7 +17,7 @@ from services.dashboard.queue import queue_pages
 from services.dashboard.settings import settings_pages
 from services.metrics_view import metrics_view
 from shared.bootstrap import Container, bootstrap
-from shared.dashboard_throttle import LoginThrottle
+from shared.throttle import LoginThrottle
 
 
 def create_app(parley: Container | None = None) -> Flask:

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from services.dashboard.auth import login_required
 from services.http import container
-from shared import dashboard_activity as da
+from shared.moderation import activity as da
 
 activity_pages = Blueprint("activity", __name__, url_prefix="/admin")
 

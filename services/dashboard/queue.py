@@ -13,10 +13,10 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from services.dashboard.auth import actor, login_required, safe_next
 from services.dashboard.templating import iso_z
 from services.http import container, json_body, problem
-from shared import dashboard_queue as dq
 from shared import ops
 from shared.models import utcnow
 from shared.moderation import actions, queries
+from shared.moderation import review as dq
 from shared.moderation.queries import BadQuery, Filters
 from shared.moderation.states import check_action
 

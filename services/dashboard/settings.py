@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from services.dashboard.auth import actor, admin_required, current_moderator
 from services.http import container
 from shared import accounts
-from shared import dashboard_settings as ds
 from shared.db import session_scope
+from shared.moderation import lists as ds
 
 settings_pages = Blueprint("settings", __name__, url_prefix="/admin")
 

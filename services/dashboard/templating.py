@@ -11,7 +11,7 @@ from flask import Flask, url_for
 from services.dashboard.auth import current_moderator
 from services.http import container
 from shared import ops
-from shared.dashboard_queue import MAX_SHOWN, wave_signature
+from shared.moderation.review import MAX_SHOWN, wave_signature
 from shared.moderation.states import MODERATOR_ACTIONS
 
 QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}

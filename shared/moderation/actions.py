@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from shared import queue
+from shared import taskqueue
 from shared.articles import iso
-from shared.bootstrap import Container
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
 from shared.moderation.publishing import publish_comment, unpublish_comment
@@ -25,6 +25,9 @@ from shared.moderation.states import (
 )
 from shared.moderation.transitions import Outbox, transition
 from shared.spam import FeedbackError, akismet_payload
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +126,16 @@ def moderate(
             unpublish_comment(container, comment.id)
         except Exception:  # the article store is down: let a worker retry
             log.exception("unpublish failed; queued", extra={"comment_id": comment.id})
-            container.queue.send(queue.UNPUBLISH, comment.id)
+            container.queue.send(taskqueue.UNPUBLISH, comment.id)
     if target == "approved":
         try:
             publish_comment(container, comment.id)
         except Exception:
             log.exception("publish failed; queued", extra={"comment_id": comment.id})
-            container.queue.send(queue.PUBLISH, comment.id)
+            container.queue.send(taskqueue.PUBLISH, comment.id)
     feedback = akismet_feedback(action, (comment.akismet or {}).get("verdict"))
     if feedback:
-        container.queue.send(queue.FEEDBACK, comment.id, feedback, actor)
+        container.queue.send(taskqueue.FEEDBACK, comment.id, feedback, actor)
     log.info(
         "moderator action",
         extra={

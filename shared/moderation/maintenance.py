@@ -6,14 +6,17 @@ Each returns what it did, so the task logs it and the CLI prints it.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from redis.exceptions import LockError, RedisError
 from sqlalchemy import and_, delete, or_, select, update
 
-from shared import queue
-from shared.bootstrap import Container
+from shared import taskqueue
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 BATCH = 1000
 # One sweep at a time writes the events of flagged comments (see _announce_flagged).
@@ -62,8 +65,8 @@ def sweep(container: Container) -> dict[str, int]:
     to_check = list(
         dict.fromkeys([row.id for row in unannounced if row.status == "received"] + to_check)
     )
-    queued = sum(container.queue.send(queue.CHECK, cid) for cid in to_check)
-    queued += sum(container.queue.send(queue.PUBLISH, cid) for cid in to_publish)
+    queued = sum(container.queue.send(taskqueue.CHECK, cid) for cid in to_check)
+    queued += sum(container.queue.send(taskqueue.PUBLISH, cid) for cid in to_publish)
     return {
         "announced": len(unannounced),
         "check": len(to_check),
@@ -135,7 +138,7 @@ def due_rechecks(container: Container, limit: int = BATCH) -> list[str]:
 def queue_rechecks(container: Container) -> dict[str, int]:
     """Queue the due Akismet rechecks (each task re-claims conditionally)."""
     ids = due_rechecks(container)
-    queued = sum(container.queue.send(queue.CHECK, cid, True) for cid in ids)
+    queued = sum(container.queue.send(taskqueue.CHECK, cid, True) for cid in ids)
     return {"due": len(ids), "queued": queued}
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
-from shared.bootstrap import Container
 from shared.metrics import CHECK_SECONDS, COMMENTS_DECIDED
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
@@ -25,6 +25,9 @@ from shared.moderation.rules import CommentFacts, evaluate
 from shared.moderation.transitions import Outbox
 from shared.ops import record_decisions
 from shared.spam import akismet_payload
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 log = logging.getLogger(__name__)
 

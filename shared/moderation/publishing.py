@@ -9,15 +9,18 @@ conditional, so only one of them records the publication.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.bootstrap import Container
 from shared.db import session_scope
 from shared.models import Comment, PublishedComment, utcnow
 from shared.moderation.transitions import Outbox, transition
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 log = logging.getLogger(__name__)
 

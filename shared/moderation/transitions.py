@@ -8,13 +8,16 @@ Events are appended only after the change is committed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from shared.bootstrap import Container
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.states import events_for
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 
 @dataclass

@@ -23,7 +23,7 @@ from shared.articles import upsert_article
 from shared.bootstrap import Container
 from shared.config import load_settings
 from shared.db import session_scope
-from shared.intake import RequestMeta, submit_comment
+from shared.intake.submit import RequestMeta, submit_comment
 from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from cli.main import main
 from shared import ops
-from shared.cli import main
 from shared.db import session_scope
 from shared.models import Comment
 from shared.moderation import pipeline

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from services.api import create_app as create_api
 from services.dashboard import create_app
-from shared import dashboard_queue as dq
-from shared.dashboard_settings import set_tunables
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, PublishedComment, utcnow
 from shared.moderation import pipeline
+from shared.moderation import review as dq
+from shared.moderation.lists import set_tunables
 from shared.moderation.queries import Filters
 from tests.integration.test_api_intake import GOOD
 from tests.integration.test_dashboard_auth import MOD_EMAIL, Dash, signed_in

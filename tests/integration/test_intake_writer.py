@@ -1,4 +1,4 @@
-"""The host's intake writer (shared/committer.py) on real SQLite, PostgreSQL and Redis:
+"""The host's intake writer (shared/intake/committer.py) on real SQLite, PostgreSQL and Redis:
 election, batches from several processes' ends, failover, duplicates inside a batch, and
 the answer when the writer dies before confirming."""
 
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from shared.committer import (
+from shared.intake.committer import (
     _HEADER,
     COMMENT_FIELDS,
     CommentsClosed,
@@ -268,12 +268,12 @@ def test_a_database_error_reaches_every_waiter_as_operational_error(tmp_path):
 
 
 def test_the_pipelined_task_is_the_message_kombu_would_publish(container, redis_client):
-    from shared import queue
+    from shared import taskqueue
 
     redis_client.delete("checks")
-    container.queue.send(queue.CHECK_MANY, ["a", "b"], headers={})
+    container.queue.send(taskqueue.CHECK_MANY, ["a", "b"], headers={})
     pipe = container.redis.pipeline(transaction=False)
-    container.queue.push(pipe, queue.CHECK_MANY, ["a", "b"])
+    container.queue.push(pipe, taskqueue.CHECK_MANY, ["a", "b"])
     pipe.execute()
     pushed, published = (json.loads(m) for m in redis_client.lrange("checks", 0, 1))
     # Ids, tags and the sender's reply address differ per message; the rest must not.

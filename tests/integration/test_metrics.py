@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services import http
 from services.metrics_view import metrics_view
-from shared import logs, ops, queue
+from shared import logs, ops, taskqueue
 from shared.moderation import pipeline
 
 REMARKS = (
@@ -78,8 +78,8 @@ def queued_comment_ids(raw_messages) -> list[str]:
         message = json.loads(raw)
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         assert message["headers"]["task"] in (
-            queue.CHECK,
-            getattr(queue, "CHECK_MANY", queue.CHECK),
+            taskqueue.CHECK,
+            getattr(taskqueue, "CHECK_MANY", taskqueue.CHECK),
         )
         ids.extend(args[0] if isinstance(args[0], list) else [args[0]])
     return ids
@@ -213,7 +213,7 @@ def test_ops_series_shape_and_samples(container, redis_client):
         "workers",
     }
     assert len(series["minutes"]) == 60 and series["minutes"] == sorted(series["minutes"])
-    assert set(series["queue_depth"]) == set(queue.QUEUES)
+    assert set(series["queue_depth"]) == set(taskqueue.QUEUES)
     assert set(series["decisions"]) == {"published", "held", "spam", "discarded"}
     assert set(series["akismet"]) == {"requests", "errors", "p50_ms", "p99_ms"}
     assert set(series["check_latency"]) == {"p50_s", "p99_s"}
@@ -250,7 +250,7 @@ def test_request_id_rides_from_http_request_into_the_task_header(container, redi
 
     @app.post("/enqueue")
     def enqueue():
-        container.queue.send(queue.CHECK, "comment-1")
+        container.queue.send(taskqueue.CHECK, "comment-1")
         return "ok"
 
     response = app.test_client().post("/enqueue", headers={"X-Request-ID": "req-from-http"})

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from shared.articles import upsert_article
 from shared.db import session_scope
-from shared.intake import RequestMeta, submit_comment
+from shared.intake.submit import RequestMeta, submit_comment
 from shared.models import Comment, PublishedComment, utcnow
 from shared.moderation import actions, maintenance, pipeline, publishing
 

@@ -8,10 +8,10 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
+from cli.accounts import add_moderator, ensure_demo_admin
 from shared import accounts
-from shared.cli_accounts import add_moderator, ensure_demo_admin
-from shared.dashboard_throttle import LoginThrottle
 from shared.db import session_scope
+from shared.throttle import LoginThrottle
 
 PASSWORD = "correct horse battery staple"
 

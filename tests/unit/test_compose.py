@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.cli import main as parley_cli
+from cli.main import main as parley_cli
 from shared.config import ENV_VARS
-from shared.queue import QUEUES
+from shared.taskqueue import QUEUES
 from tests.e2e.procs import base_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shared.committer import _send
+from shared.intake.committer import _send
 
 
 def test_send_waits_for_a_full_buffer_to_drain():

@@ -8,24 +8,23 @@ what was left ``received``).
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from shared import committer, formtoken, queue, textnorm
+from shared import formtoken, taskqueue, textnorm
 from shared.articles import intake_article
-from shared.bootstrap import Container
-from shared.committer import Duplicate, GroupCommitter, RowWriter, socket_address
-from shared.config import Settings, settings_env
 from shared.events import event_fields
+from shared.intake import committer
+from shared.intake.committer import Duplicate
 from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
 from shared.validation import validate_comment
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
-def _hand_off(container: Container, rows: list[dict]) -> None:
+def hand_off(container: Container, rows: list[dict]) -> None:
     """After a batch commits: one check task for the batch and its events, in one Redis
     round trip, and one log line. If Redis cannot be reached, the rows stay ``received``
     and are flagged ``unannounced``: the sweeper writes their events and queues them."""
@@ -111,7 +110,7 @@ def _hand_off(container: Container, rows: list[dict]) -> None:
     events = [event_fields("comment.received", row["id"], row["article_slug"], at) for row in rows]
     try:
         pipe = container.redis.pipeline(transaction=False)
-        container.queue.push(pipe, queue.CHECK_MANY, ids)
+        container.queue.push(pipe, taskqueue.CHECK_MANY, ids)
         container.events.add(pipe, events)
         pipe.execute()
     except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
@@ -136,50 +135,6 @@ def _flag_unannounced(container: Container, ids: list[str]) -> None:
             "could not flag comments whose hand-off failed; their comment.received events are lost",
             extra={"comment_ids": ids, "error": str(exc)[:300]},
         )
-
-
-def writer_parts(container: Container) -> tuple[RowWriter, Callable[[list[dict]], None]]:
-    """What the host's intake writer needs, wherever it runs: the row writer for this
-    stack's stores and the hand-off to call after each commit."""
-    stores = container.stores
-    rows = RowWriter(
-        stores.moderation_engine, lambda slug: intake_article(stores.articles_read_engine, slug)
-    )
-    return rows, lambda committed: _hand_off(container, committed)
-
-
-def make_committer(container: Container) -> GroupCommitter:
-    """This process's end of the host's intake writer for this stack's stores."""
-    settings = container.settings
-    return GroupCommitter(
-        *writer_parts(container),
-        socket_address(settings.database_url, settings.articles_url, settings.redis_url),
-        writer_command=(
-            partial(_writer_command, settings) if settings.intake_writer == "process" else None
-        ),
-    )
-
-
-def _writer_command(settings: Settings, listener_fd: int) -> tuple[list[str], dict[str, str]]:
-    """The command and environment of a writer process serving ``listener_fd`` for this
-    process, with this process's settings.
-
-    It may run on the CPUs this process inherited (its parent's), not only on the one a
-    gunicorn worker keeps to (``PARLEY_HTTP_CPU_AFFINITY``): the writer's work then goes to
-    whichever CPU has room.
-    """
-    try:
-        cpus = sorted(os.sched_getaffinity(os.getppid()))
-    except (AttributeError, OSError):  # no affinity on this platform, or the parent is gone
-        cpus = []
-    argv = [
-        sys.executable,
-        "-m",
-        "shared.intake_writer",
-        f"--listener-fd={listener_fd}",
-        f"--cpus={','.join(map(str, cpus))}",
-    ]
-    return argv, {**os.environ, **settings_env(settings)}
 
 
 def _no_article(slug: str) -> ArticleNotFound:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import click
 
-from shared.cli_accounts import add_moderator, ensure_demo_admin
-from shared.cli_base import container
+from cli.accounts import add_moderator, ensure_demo_admin
+from cli.base import container
 from shared.events import TYPES as EVENT_TYPES
 
 
@@ -82,7 +82,7 @@ def _fail_if_unqueued(what: str, found: int, queued: int) -> None:
 )
 def recheck(everything: bool) -> None:
     """Queue the Akismet rechecks that are due now (or all of them with --all)."""
-    from shared import queue
+    from shared import taskqueue
     from shared.moderation import maintenance
 
     parley = container()
@@ -94,7 +94,7 @@ def recheck(everything: bool) -> None:
     ids = _make_rechecks_due(parley)
     click.echo(f"comments held for an Akismet error: {len(ids)}")
     with click.progressbar(ids, label="queueing rechecks", file=sys.stderr) as bar:
-        queued = sum(parley.queue.send(queue.CHECK, cid, True) for cid in bar)
+        queued = sum(parley.queue.send(taskqueue.CHECK, cid, True) for cid in bar)
     click.echo(f"queued: {queued}")
     _fail_if_unqueued("rechecks", len(ids), queued)
 

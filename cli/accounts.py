@@ -1,6 +1,6 @@
 """``parley add-moderator`` and ``parley ensure-demo-admin``: dashboard accounts from a shell.
 
-Registered in the ``parley`` group by :mod:`shared.cli`; kept apart so that module does
+Registered in the ``parley`` group by :mod:`cli.main`; kept apart so that module does
 not grow with every command.
 """
 
@@ -10,8 +10,8 @@ import sys
 
 import click
 
+from cli.base import container
 from shared import accounts
-from shared.cli_base import container
 from shared.db import session_scope
 
 

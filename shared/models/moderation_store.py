@@ -1,20 +1,13 @@
-"""Tables of the two stores.
-
-``ModerationBase`` tables live in the moderation store (private data: e-mail, IP, verdicts).
-``ArticleBase`` tables live in the article store (what the public may see). The article
-store never references the moderation store with a foreign key, so the two can be separate
-databases.
-"""
+"""Tables of the moderation store: every submission with its private data and history,
+the moderation lists and settings, and the dashboard's accounts and audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-import uuid_utils
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,55 +18,9 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    """Comment id: a UUIDv7 (RFC 9562) as 32 hex digits.
-
-    It starts with the millisecond it was made, so new rows go to the end of the
-    primary-key index and of the history's index on it, instead of each dirtying a random
-    page of both (intake benchmark: +5 % over 24 interleaved rounds, within its noise).
-    After the time come a counter that starts at a random value every millisecond and 32
-    random bits, so an id reveals no volume and cannot be guessed from another. The time
-    it shows is the submission's, which comment pages commonly show anyway. uuid-utils
-    draws from a CSPRNG inside the process (reseeded after fork): no system call, which in
-    a request thread would hand the GIL to another thread.
-    """
-    return uuid_utils.uuid7().hex
-
-
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-
-class ModerationBase(DeclarativeBase):
-    pass
-
-
-class ArticleBase(DeclarativeBase):
-    pass
-
-
-# --- moderation store -------------------------------------------------------------------
+from shared.models.base import ModerationBase, UTCDateTime, new_id, utcnow
 
 
 class Comment(ModerationBase):
@@ -213,36 +160,33 @@ class SettingOverride(ModerationBase):
     updated_by: Mapped[str] = mapped_column(String(254))
 
 
-# --- article store ----------------------------------------------------------------------
+class Moderator(ModerationBase):
+    """A person who may sign in to the dashboard; admins also manage lists and accounts."""
 
+    __tablename__ = "moderators"
 
-class Article(ArticleBase):
-    __tablename__ = "articles"
-
-    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
-    title: Mapped[str] = mapped_column(String(500))
-    url: Mapped[str] = mapped_column(String(2048))
-    summary: Mapped[str] = mapped_column(Text, default="")
-    comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="moderator")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
-class PublishedComment(ArticleBase):
-    """A comment as the public sees it. Keyed by the comment id: one row per publication."""
+class AuditLog(ModerationBase):
+    """Who changed what in the dashboard (lists, settings, accounts), and when."""
 
-    __tablename__ = "published_comments"
-    __table_args__ = (Index("ix_published_article_order", "article_slug", "published_at", "id"),)
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor_at", "actor", "at"))
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    article_slug: Mapped[str] = mapped_column(
-        ForeignKey("articles.slug", ondelete="CASCADE"), index=True
-    )
-    parent_id: Mapped[str | None] = mapped_column(String(32))
-    author_name: Mapped[str] = mapped_column(String(100))
-    author_url: Mapped[str | None] = mapped_column(String(2048))
-    content: Mapped[str] = mapped_column(Text)
-    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-from shared import accounts  # noqa: E402,F401  (registers the dashboard's tables)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

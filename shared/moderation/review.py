@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from shared.bootstrap import Container
 from shared.models import utcnow
 from shared.moderation import actions, queries
 from shared.moderation.queries import BadQuery, Filters, Wave
 from shared.moderation.states import check_action
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 log = logging.getLogger(__name__)
 

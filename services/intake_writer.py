@@ -1,6 +1,6 @@
 """The host's intake writer in a process of its own (``PARLEY_INTAKE_WRITER=process``).
 
-Started by the api process that won the writer's election (:mod:`shared.committer`), with
+Started by the api process that won the writer's election (:mod:`shared.intake.committer`), with
 the bound socket as an inherited descriptor; not a command to run by hand. Its standard
 input is a pipe from that api process, which never writes to it: the writer serves until
 the pipe closes, that is until the api process stops it or ends in any way (a SIGKILL
@@ -22,7 +22,7 @@ import threading
 
 from shared import ops
 
-log = logging.getLogger("shared.intake_writer")
+log = logging.getLogger("services.intake_writer")
 
 # How often the writer looks whether its serving thread is still alive.
 CHECK_SECONDS = 0.5
@@ -53,14 +53,13 @@ def main(argv: list[str] | None = None) -> int:
             pass  # those CPUs are no longer all allowed (a changed cpuset): keep the parent's
 
     ops.use_host_qualified_ids()  # before any metric exists in this process
-    from shared.bootstrap import bootstrap
-    from shared.committer import serve
-    from shared.intake import writer_parts
+    from shared.bootstrap import bootstrap, intake_writer_parts
+    from shared.intake.committer import serve
     from shared.logs import configure_logging
 
     configure_logging("api")
     container = bootstrap()
-    server = serve(listener, *writer_parts(container))
+    server = serve(listener, *intake_writer_parts(container))
     log.info(
         "this process is now the host's intake writer",
         extra={"pid": os.getpid(), "parent_pid": os.getppid(), "cpus": args.cpus},

@@ -22,7 +22,7 @@ check that the peer runs as the same user.
 
 The elected process serves either in a thread of its own or, given a ``writer_command``
 (``PARLEY_INTAKE_WRITER=process``, the default), in a child process started with the bound
-socket (:mod:`shared.intake_writer`). The child keeps the name while it lives, ends with
+socket (:mod:`services.intake_writer`). The child keeps the name while it lives, ends with
 its parent, and is free to run on any CPU the server may use. In a thread, the writer
 shares its process's interpreter lock, and with it the one CPU that process keeps to
 (``PARLEY_HTTP_CPU_AFFINITY``), with that process's requests: on two cores that process
@@ -476,13 +476,13 @@ class _Server:
 
 def serve(listener: socket.socket, rows: RowWriter, after_commit) -> _Server:
     """Serve ``listener`` (bound and listening) as the host's writer, in a thread of this
-    process: what a writer process (:mod:`shared.intake_writer`) runs."""
+    process: what a writer process (:mod:`services.intake_writer`) runs."""
     listener.setblocking(False)
     return _Server(listener, rows, after_commit)
 
 
 class _Process:
-    """The elected writer run as a child process (:mod:`shared.intake_writer`): it serves
+    """The elected writer run as a child process (:mod:`services.intake_writer`): it serves
     ``listener``, whose only holder it becomes, until :meth:`close` or this process ends
     (either closes the pipe on its standard input)."""
 

@@ -1,0 +1,1 @@
+"""The ``parley`` command: one process kind, a thin adapter over ``shared``."""

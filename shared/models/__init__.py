@@ -1,0 +1,31 @@
+"""Every table of both stores, by store: ``moderation_store`` (private) and
+``article_store`` (public). Import tables from here; ``base`` holds what both build on."""
+
+from shared.models.article_store import Article, PublishedComment
+from shared.models.base import ArticleBase, ModerationBase, UTCDateTime, new_id, utcnow
+from shared.models.moderation_store import (
+    AuditLog,
+    Comment,
+    CommentHistory,
+    ListEntry,
+    Moderator,
+    SettingOverride,
+    history_row,
+)
+
+__all__ = [
+    "Article",
+    "ArticleBase",
+    "AuditLog",
+    "Comment",
+    "CommentHistory",
+    "ListEntry",
+    "ModerationBase",
+    "Moderator",
+    "PublishedComment",
+    "SettingOverride",
+    "UTCDateTime",
+    "history_row",
+    "new_id",
+    "utcnow",
+]
