@@ -41,9 +41,8 @@ def add_moderator(email: str, role: str, password: str | None) -> None:
     parley = container()
     try:
         with session_scope(parley.stores.moderation) as session:
-            moderator = accounts.create_moderator(session, email, password, role)
-            accounts.audit(
-                session, "cli", "moderator.create", moderator.email, role=role, via="add-moderator"
+            moderator = accounts.register_moderator(
+                session, email, password, role, "cli", via="add-moderator"
             )
             email = moderator.email
     except accounts.AccountError as exc:

@@ -15,6 +15,7 @@ from shared.articles import (
 from shared.db import session_scope
 from shared.moderation import actions, queries
 from shared.moderation.queries import Filters
+from shared.moderation.states import MODERATOR_ACTIONS, NOTE_RULE, valid_note
 
 admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
 
@@ -100,10 +101,10 @@ def act(comment_id: str):
         return problem(400, "Bad request", "The body must be a JSON object.")
     action, note = data.get("action"), data.get("note")
     errors = {}
-    if action not in ("approve", "spam", "reject"):
-        errors["action"] = ["must be one of approve, spam, reject"]
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        errors["note"] = ["must be a string of at most 2,000 characters"]
+    if action not in MODERATOR_ACTIONS:
+        errors["action"] = [f"must be one of {', '.join(MODERATOR_ACTIONS)}"]
+    if not valid_note(note):
+        errors["note"] = [NOTE_RULE]
     if errors:
         return problem(
             422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors

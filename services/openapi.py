@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.moderation.states import STATUSES
+from shared.moderation.states import MODERATOR_ACTIONS, STATUSES
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -242,7 +242,7 @@ def _paths() -> dict:
                 "requestBody": _json_body(
                     ["action"],
                     {
-                        "action": {"enum": ["approve", "spam", "reject"]},
+                        "action": {"enum": list(MODERATOR_ACTIONS)},
                         "note": {"type": "string", "maxLength": 2000},
                     },
                 ),

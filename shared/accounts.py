@@ -98,6 +98,16 @@ def create_moderator(
     return moderator
 
 
+def register_moderator(
+    session: Session, email: str, password: str, role: str, actor: str, **detail
+) -> Moderator:
+    """Add an account and audit who added it: what the dashboard, the CLI and the demo set-up
+    do (``detail`` goes into the audit record beside the role)."""
+    moderator = create_moderator(session, email, password, role)
+    audit(session, actor, "moderator.create", moderator.email, role=moderator.role, **detail)
+    return moderator
+
+
 def authenticate(session: Session, email: str, password: str) -> Moderator | None:
     """The account if ``password`` is right and the account is enabled, else None.
 
@@ -180,13 +190,5 @@ def ensure_demo_admin(session: Session, email: str, password: str | None = None)
     if moderator_count(session) > 0:
         return None
     password = password or generate_password()
-    create_moderator(session, email, password, "admin")
-    audit(
-        session,
-        "system",
-        "moderator.create",
-        normalise_email(email),
-        role="admin",
-        via="ensure-demo-admin",
-    )
+    register_moderator(session, email, password, "admin", "system", via="ensure-demo-admin")
     return password

@@ -18,7 +18,7 @@ from shared.models import utcnow
 from shared.moderation import actions, queries
 from shared.moderation import review as dq
 from shared.moderation.queries import BadQuery, Filters
-from shared.moderation.states import check_action
+from shared.moderation.states import NOTE_RULE, check_action, valid_note
 
 queue_pages = Blueprint("queue", __name__, url_prefix="/admin")
 
@@ -147,13 +147,8 @@ def act_json(comment_id: str):
     if data is None:
         return problem(400, "Bad request", "The body must be a JSON object.")
     note = data.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        return problem(
-            422,
-            "Invalid fields",
-            "note must be a string of at most 2,000 characters",
-            errors={"note": ["must be a string of at most 2,000 characters"]},
-        )
+    if not valid_note(note):
+        return problem(422, "Invalid fields", f"note {NOTE_RULE}", errors={"note": [NOTE_RULE]})
     try:
         result = actions.moderate(
             container(), comment_id, check_action(str(data.get("action"))), actor(), note

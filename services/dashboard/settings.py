@@ -122,8 +122,7 @@ def add_moderator():
     password = password or accounts.generate_password()
     try:
         with session_scope(container().stores.moderation) as session:
-            moderator = accounts.create_moderator(session, email, password, role)
-            accounts.audit(session, actor(), "moderator.create", moderator.email, role=role)
+            moderator = accounts.register_moderator(session, email, password, role, actor())
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("settings.moderators"), 303)

@@ -12,7 +12,7 @@ from services.dashboard.auth import current_moderator
 from services.http import container
 from shared import ops
 from shared.moderation.review import MAX_SHOWN, wave_signature
-from shared.moderation.states import MODERATOR_ACTIONS
+from shared.moderation.states import allowed_actions
 
 QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}
 ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "reject": "Reject"}
@@ -53,11 +53,6 @@ def number(value) -> str:
     if value is None:
         return "—"
     return f"{value:+g}" if isinstance(value, float | int) else str(value)
-
-
-def allowed_actions(status: str) -> list[str]:
-    """The actions the state machine allows from ``status``, in button order."""
-    return [a for a in ("approve", "spam", "reject") if status in MODERATOR_ACTIONS[a]]
 
 
 def queue_url(status: str, args: dict, **changes) -> str:

@@ -36,6 +36,10 @@ MODERATOR_ACTIONS: dict[str, dict[str, str]] = {
     "reject": {"held": "rejected", "spam": "rejected", "published": "rejected"},
 }
 
+# A moderator's note on an action (the history's and the activity log's "why").
+MAX_NOTE = 2000
+NOTE_RULE = f"must be a string of at most {MAX_NOTE:,} characters"
+
 EVENT_FOR_STATUS: dict[str, str] = {
     "received": "comment.received",
     "published": "comment.published",
@@ -76,6 +80,16 @@ def check_action(action: str) -> str:
             f"unknown action {action!r} (expected one of: {', '.join(MODERATOR_ACTIONS)})"
         )
     return action
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The moderator's actions the state machine allows from ``status``, in button order."""
+    return [action for action, moves in MODERATOR_ACTIONS.items() if status in moves]
+
+
+def valid_note(note: object) -> bool:
+    """Whether ``note`` may go with an action: absent, or a string within :data:`MAX_NOTE`."""
+    return note is None or (isinstance(note, str) and len(note) <= MAX_NOTE)
 
 
 def moderator_move(current_status: str, action: str) -> str:
