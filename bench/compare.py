@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.e2e.procs import (
+from tests.support.procs import (
     Proc,
     descendants,
     stack_env,

@@ -25,7 +25,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.e2e.procs import stack_env, start_gunicorn, start_redis
+from tests.support.procs import stack_env, start_gunicorn, start_redis
 
 TARGETS = (("bare Flask", "bench.bare:app"), ("Parley intake", "services.api:create_app()"))
 

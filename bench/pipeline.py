@@ -25,7 +25,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench.common import bench_store, percentile
-from tests.e2e.procs import (
+from tests.support.procs import (
     stack_env,
     start_akismet,
     start_gunicorn,

@@ -23,7 +23,7 @@ from shared.migrate import upgrade
 from shared.models import ArticleBase, Comment, CommentHistory, ModerationBase, utcnow
 from shared.textnorm import content_hash, sha256
 from tests.conftest import truncate
-from tests.e2e.procs import ROOT, Proc, base_env, stack_values, start_gunicorn, start_redis
+from tests.support.procs import ROOT, Proc, base_env, stack_values, start_gunicorn, start_redis
 from tests.integration.test_dashboard_auth import PASSWORD
 from tests.integration.test_dashboard_auth import make_account as make_account_in
 

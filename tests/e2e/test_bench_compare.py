@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bench.compare import parse_target
-from tests.e2e.procs import ROOT, stack_env, start_gunicorn
+from tests.support.procs import ROOT, stack_env, start_gunicorn
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,7 @@ from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import base_env, stack_values, start_redis, start_worker, wait_for
+from tests.support.procs import base_env, stack_values, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import queued_comment_ids
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from shared.migrate import upgrade
 from shared.models import PublishedComment
 from tests.akismet_server import AkismetServer
-from tests.e2e.procs import (
+from tests.support.procs import (
     BIN,
     children,
     descendants,

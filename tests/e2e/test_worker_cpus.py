@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.affinity import usable_cpus
-from tests.e2e.procs import BIN, ROOT, base_env, children, free_port, start_gunicorn, wait_for
+from tests.support.procs import BIN, ROOT, base_env, children, free_port, start_gunicorn, wait_for
 
 pytestmark = pytest.mark.e2e
 

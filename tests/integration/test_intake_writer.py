@@ -387,7 +387,7 @@ def process_ends(make_container, article):
 
 
 def _alive(pid: int) -> bool:
-    from tests.e2e.procs import stat_fields
+    from tests.support.procs import stat_fields
 
     try:
         return stat_fields(pid)[0] != "Z"
@@ -452,7 +452,7 @@ time.sleep(60)
 
 def test_a_writer_process_outlives_signals_to_its_group_but_not_its_api_process(container, article):
     from shared.config import settings_env
-    from tests.e2e.procs import ROOT, wait_for
+    from tests.support.procs import ROOT, wait_for
 
     env = {**os.environ, **settings_env(container.settings), "PARLEY_INTAKE_WRITER": "process"}
     parent = subprocess.Popen(

@@ -24,7 +24,7 @@ from shared.spam import (
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 from tests.akismet_server import AkismetServer
 from tests.conftest import TEST_REDIS
-from tests.e2e.procs import wait_for
+from tests.support.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,7 +23,7 @@ import yaml
 from cli.main import main as parley_cli
 from shared.config import ENV_VARS
 from shared.taskqueue import QUEUES
-from tests.e2e.procs import base_env
+from tests.support.procs import base_env
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
