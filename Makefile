@@ -53,9 +53,10 @@ test: install redis browser ## Run the whole suite: unit, integration (Redis, SQ
 test-fast: install redis ## Unit and integration tests only (no processes, no browser)
 	@$(BIN)/python -m pytest -m "not e2e and not browser" $(PYTEST_ARGS)
 
-lint: install ## ruff check + format check
+lint: install ## ruff check + format check, then the import contracts (lint-imports)
 	@$(BIN)/ruff check shared services workers cli tests bench
 	@$(BIN)/ruff format --check shared services workers cli tests bench
+	@$(BIN)/lint-imports --no-cache --no-logo
 
 format: install ## Apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix shared services workers cli tests bench
