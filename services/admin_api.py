@@ -1,4 +1,4 @@
-"""Admin JSON API (CONTRACT §4), served by the dashboard and by the api."""
+"""Admin JSON API (docs/contract.md §4), served by the dashboard and by the api."""
 
 from __future__ import annotations
 

@@ -271,7 +271,7 @@ def _paths() -> dict:
 _TIME = {"type": "string", "format": "date-time"}
 _NTIME = {"type": ["string", "null"], "format": "date-time"}
 _NUMBER = {"type": ["number", "null"]}
-# CONTRACT §4: the whole record of a comment, as moderators see it.
+# docs/contract.md §4: the whole record of a comment, as moderators see it.
 _ADMIN_COMMENT = {
     "type": "object",
     "properties": {

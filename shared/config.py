@@ -1,6 +1,6 @@
 """Settings: read once from the environment into a frozen object that is passed down.
 
-Every variable of the public contract (CONTRACT §2) is here with its default. A bad value
+Every variable of the public contract (docs/contract.md §2) is here with its default. A bad value
 raises :class:`SettingsError` naming the variable, the value and what was expected, so a
 misconfigured process stops at start-up instead of misbehaving later.
 """

@@ -1,4 +1,4 @@
-"""The event stream of CONTRACT §6: one entry on ``parley:events`` per status change."""
+"""The event stream of docs/contract.md §6: one entry on ``parley:events`` per status change."""
 
 from __future__ import annotations
 

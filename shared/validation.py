@@ -1,4 +1,4 @@
-"""Validation of a submitted comment (CONTRACT §3), independent of HTTP.
+"""Validation of a submitted comment (docs/contract.md §3), independent of HTTP.
 
 Returns either a clean :class:`CommentInput` or a mapping of field name to messages, which
 the API turns into a 422 problem document.

@@ -1,4 +1,4 @@
-"""The public comment API and the demo article page (CONTRACT §3)."""
+"""The public comment API and the demo article page (docs/contract.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The moderators' dashboard (/admin/), the admin JSON API and /metrics (CONTRACT §1)."""
+"""The moderators' dashboard (/admin/), the admin JSON API and /metrics (docs/contract.md §1)."""
 
 from __future__ import annotations
 

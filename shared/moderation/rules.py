@@ -202,7 +202,8 @@ def _known_hosts(ctx: RuleContext) -> frozenset[str]:
 
 
 def rule_links(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
-    """Many links are the commonest mark of spam (CONTRACT: at least max_links → held)."""
+    """Many links are the commonest mark of spam (docs/contract.md §2: at least max_links
+    of them → held)."""
     links = tc.find_links(facts.content, _known_hosts(ctx))
     if len(links) < ctx.max_links:
         return None

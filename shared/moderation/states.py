@@ -1,8 +1,9 @@
-"""The moderation state machine (CONTRACT §5): which moves exist, and what follows from them.
+"""The moderation state machine (docs/contract.md §5): which moves exist, and what follows
+from them.
 
 Pure: callers check a move here, then perform it in one conditional update. Keeping the
 table in one place is what makes "409 for a move the state machine does not allow"
-(CONTRACT §4) the same answer everywhere.
+(docs/contract.md §4) the same answer everywhere.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def needs_unpublish(from_status: str, to_status: str) -> bool:
 
 
 def events_for(from_status: str, to_status: str) -> list[str]:
-    """Event types (CONTRACT §6) to append for one move, in order; none for inner steps."""
+    """Event types (docs/contract.md §6) to append for one move, in order; none for inner steps."""
     events = [UNPUBLISHED_EVENT] if needs_unpublish(from_status, to_status) else []
     # A re-queued check (lease expired) was already announced as received.
     requeue = from_status == "checking" and to_status == "received"
@@ -120,7 +121,7 @@ def events_for(from_status: str, to_status: str) -> list[str]:
 
 
 def akismet_feedback(action: str, akismet_verdict: str | None) -> str | None:
-    """What to report to Akismet after a moderator's action, per CONTRACT §4.
+    """What to report to Akismet after a moderator's action, per docs/contract.md §4.
 
     Only a correction teaches Akismet: approving what it called spam is a missed ham,
     marking as spam what it called ham is a missed spam. Anything else says nothing new.

@@ -1,4 +1,4 @@
-"""Settings parsing: every CONTRACT §2 variable, defaults and clear errors."""
+"""Settings parsing: every docs/contract.md §2 variable, defaults and clear errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event fields (CONTRACT §6)."""
+"""Event fields (docs/contract.md §6)."""
 
 from __future__ import annotations
 

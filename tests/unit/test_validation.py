@@ -1,4 +1,4 @@
-"""Field rules of a submission (CONTRACT §3), without HTTP."""
+"""Field rules of a submission (docs/contract.md §3), without HTTP."""
 
 from __future__ import annotations
 
