@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ops.use_host_qualified_ids()  # before any metric exists in this process
     from shared.bootstrap import bootstrap, intake_writer_parts
-    from shared.intake.committer import serve
+    from shared.intake.server import serve
     from shared.logs import configure_logging
 
     configure_logging("api")

@@ -21,7 +21,8 @@ from shared.events import EventLog
 from shared.taskqueue import TaskQueue, make_celery
 
 if TYPE_CHECKING:
-    from shared.intake.committer import GroupCommitter, RowWriter
+    from shared.intake.committer import GroupCommitter
+    from shared.intake.rows import RowWriter
 
 # Akismet calls in flight per worker process, shared by all its task threads. A batch's
 # wall time stays near one Akismet round trip; at 16 the pool itself capped a process at
@@ -126,7 +127,7 @@ def intake_writer_parts(container: Container) -> tuple[RowWriter, Callable[[list
     """What the host's intake writer needs, wherever it runs: the row writer for this
     stack's stores and the hand-off to call after each commit."""
     from shared.articles import intake_article
-    from shared.intake.committer import RowWriter
+    from shared.intake.rows import RowWriter
     from shared.intake.submit import hand_off
 
     stores = container.stores
@@ -138,7 +139,8 @@ def intake_writer_parts(container: Container) -> tuple[RowWriter, Callable[[list
 
 def make_committer(container: Container) -> GroupCommitter:
     """This process's end of the host's intake writer for this stack's stores."""
-    from shared.intake.committer import GroupCommitter, socket_address
+    from shared.intake.committer import GroupCommitter
+    from shared.intake.protocol import socket_address
 
     settings = container.settings
     return GroupCommitter(

@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from shared import formtoken, taskqueue, textnorm
 from shared.articles import intake_article
 from shared.events import event_fields
-from shared.intake import committer
-from shared.intake.committer import Duplicate
+from shared.intake import protocol
+from shared.intake.protocol import Duplicate
 from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
 from shared.validation import validate_comment
@@ -211,9 +211,9 @@ def submit_comment(
     )
     try:
         container.committer.insert(row)
-    except committer.NoSuchArticle:
+    except protocol.NoSuchArticle:
         raise _no_article(slug) from None
-    except committer.CommentsClosed:
+    except protocol.CommentsClosed:
         raise _closed(slug) from None
     except Duplicate:
         # Lost a race with an identical submission: tell which one.

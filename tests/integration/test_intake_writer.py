@@ -1,4 +1,4 @@
-"""The host's intake writer (shared/intake/committer.py) on real SQLite, PostgreSQL and Redis:
+"""The host's intake writer (shared/intake/) on real SQLite, PostgreSQL and Redis:
 election, batches from several processes' ends, failover, duplicates inside a batch, and
 the answer when the writer dies before confirming."""
 
@@ -19,16 +19,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from shared.intake.committer import (
-    _HEADER,
+from shared.intake.committer import GroupCommitter
+from shared.intake.protocol import (
     COMMENT_FIELDS,
+    HEADER,
     CommentsClosed,
     Duplicate,
-    GroupCommitter,
     NoSuchArticle,
-    RowWriter,
     socket_address,
 )
+from shared.intake.rows import RowWriter
 from shared.models import Comment, CommentHistory, new_id
 
 
@@ -235,7 +235,7 @@ def test_a_writer_that_dies_before_answering_is_a_503_not_a_hang(container):
 
     def read_then_die():
         conn, _ = listener.accept()
-        (size,) = _HEADER.unpack(conn.recv(_HEADER.size, socket.MSG_WAITALL))
+        (size,) = HEADER.unpack(conn.recv(HEADER.size, socket.MSG_WAITALL))
         conn.recv(size, socket.MSG_WAITALL)
         conn.close()
 
@@ -309,8 +309,8 @@ def test_an_unreadable_request_is_refused_and_the_writer_serves_on(writer_pair, 
     first.insert(_row(1))  # elect
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
         raw.connect(first.address)
-        raw.sendall(_HEADER.pack(4 + 9) + (7).to_bytes(4, "big") + b"not json!")
-        (size,) = _HEADER.unpack(raw.recv(_HEADER.size, socket.MSG_WAITALL))
+        raw.sendall(HEADER.pack(4 + 9) + (7).to_bytes(4, "big") + b"not json!")
+        (size,) = HEADER.unpack(raw.recv(HEADER.size, socket.MSG_WAITALL))
         answer = raw.recv(size, socket.MSG_WAITALL)
     assert answer[:4] == (7).to_bytes(4, "big") and answer[4:5] == b"E"
     second.insert(_row(2))
@@ -364,7 +364,7 @@ def test_another_users_socket_leaves_the_process_to_commit_alone(container, hand
 
     # The name is free again (it vanished with its owner): once the half minute is over,
     # the next request elects this process.
-    end._channel.until = 0
+    end.channel.until = 0
     end.insert(_row(4))
     assert end.serving
     with container.stores.moderation() as session:
@@ -404,7 +404,7 @@ def test_a_writer_process_serves_every_end_and_stops_with_its_own(
     rows = [_row(n, article_slug=article) for n in (1, 2)]
     first.insert(rows[0])
     assert first.serving and not second.serving
-    writer = first._server.proc
+    writer = first.writer.proc
     assert writer.pid != os.getpid() and _alive(writer.pid)
     second.insert(rows[1])
     # Stored, queued and announced by the writer process, with this test's settings.
@@ -428,12 +428,12 @@ def test_a_writer_process_serves_every_end_and_stops_with_its_own(
 def test_a_killed_writer_process_is_replaced_by_the_next_request(process_ends, container, article):
     first, second = process_ends
     first.insert(_row(1, article_slug=article))
-    killed = first._server.proc
+    killed = first.writer.proc
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert not first.serving
     second.insert(_row(2, article_slug=article))
-    assert second.serving and second._server.proc.pid != killed.pid
+    assert second.serving and second.writer.proc.pid != killed.pid
     first.insert(_row(3, article_slug=article))  # now a client of the new writer
     assert not first.serving
     with container.stores.moderation() as session:
@@ -445,7 +445,7 @@ import json, sys, time
 from shared.bootstrap import bootstrap
 parley = bootstrap()
 parley.committer.insert(json.loads(sys.stdin.readline()))
-print(parley.committer._server.proc.pid, flush=True)
+print(parley.committer.writer.proc.pid, flush=True)
 time.sleep(60)
 """
 
@@ -488,4 +488,4 @@ def test_a_writer_process_that_cannot_start_leaves_a_thread_to_serve(make_contai
     end = parley.committer
     end.writer_command = lambda fd: (["/nonexistent/python"], dict(os.environ))
     end.insert(_row(1, article_slug=article))
-    assert end.serving and end._server.alive() and not hasattr(end._server, "proc")
+    assert end.serving and end.writer.alive() and not hasattr(end.writer, "proc")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shared.intake.committer import _send
+from shared.intake.protocol import send
 
 
 def test_send_waits_for_a_full_buffer_to_drain():
@@ -25,7 +25,7 @@ def test_send_waits_for_a_full_buffer_to_drain():
     reader = threading.Thread(target=slow_reader)
     reader.start()
     try:
-        _send(ours, payload, timeout=10)
+        send(ours, payload, timeout=10)
         reader.join(10)
         assert bytes(received) == payload
     finally:
@@ -38,7 +38,7 @@ def test_send_gives_up_on_a_peer_that_never_reads():
     try:
         started = time.monotonic()
         with pytest.raises(TimeoutError):
-            _send(ours, b"x" * (8 << 20), timeout=0.3)
+            send(ours, b"x" * (8 << 20), timeout=0.3)
         assert 0.3 <= time.monotonic() - started < 5
     finally:
         ours.close()
