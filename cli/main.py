@@ -150,19 +150,19 @@ def sweep() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
 def stats(as_json: bool) -> None:
     """Queue depths, comments by status, oldest unchecked age and live workers."""
-    from shared import ops
+    from shared.ops import collector, heartbeat
 
     parley = container()
     try:
-        depths = ops.queue_depths(parley.redis)
-        workers = ops.workers(parley.redis)
+        depths = collector.queue_depths(parley.redis)
+        workers = heartbeat.workers(parley.redis)
     except Exception as exc:
         raise click.ClickException(
             f"Redis unreachable ({parley.settings.redis_url}): {exc}"
         ) from None
     try:
-        counts = ops.comment_counts(parley)
-        age = ops.oldest_unchecked_age(parley)
+        counts = collector.comment_counts(parley)
+        age = collector.oldest_unchecked_age(parley)
     except Exception as exc:
         raise click.ClickException(f"database unreachable: {str(exc).splitlines()[0]}") from None
     data = {
@@ -260,15 +260,16 @@ def replay_events(since: datetime, until: datetime | None, type_: str | None) ->
 )
 def worker_health(name: str | None) -> None:
     """Exit 0 if the worker has a fresh heartbeat in Redis, else 1 (for health checks)."""
-    from shared import ops
+    from shared.ops import heartbeat
 
     parley = container()
     host = socket.gethostname()
     try:
         found = [
             w
-            for w in ops.workers(parley.redis)
-            if w["alive"] and (w["name"] == name if name else ops.matches_host(w["name"], host))
+            for w in heartbeat.workers(parley.redis)
+            if w["alive"]
+            and (w["name"] == name if name else heartbeat.matches_host(w["name"], host))
         ]
     except Exception as exc:
         click.echo(f"unhealthy: Redis unreachable: {exc}", err=True)

@@ -11,8 +11,8 @@ import sys
 from gunicorn import glogging
 
 from services import affinity
-from shared import ops
 from shared.logs import configure_logging
+from shared.ops import collector
 
 # One process per CPU this server may use, each kept to its CPU (services/affinity.py),
 # sixteen threads each; the threads overlap the wait for the intake writer's batch commit.
@@ -45,7 +45,7 @@ errorlog = "-"
 control_socket_disable = True
 
 # Set in the master, before any app (and so any metric) is imported; workers inherit it.
-ops.use_host_qualified_ids()
+collector.use_host_qualified_ids()
 
 
 def _service() -> str:
@@ -144,4 +144,4 @@ def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(ops.process_identity(worker.pid))
+        multiprocess.mark_process_dead(collector.process_identity(worker.pid))

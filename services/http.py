@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared import logs
 from shared.bootstrap import Container
-from shared.metrics import HTTP_REQUESTS
+from shared.ops.metrics import HTTP_REQUESTS
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``GET /metrics`` (CONTRACT §7) as a blueprint, for the dashboard (and any app) to register.
 
 What it shows and how the processes are aggregated (prometheus-client's multiprocess
-mode) is explained in :mod:`shared.ops`.
+mode) is explained in :mod:`shared.ops.collector`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, request
 
 from services import http
 from shared.bootstrap import Container, bootstrap
-from shared.ops import render_metrics
+from shared.ops.collector import render_metrics
 
 metrics_view = Blueprint("metrics_view", __name__)
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.models import Article, PublishedComment, utcnow
+from shared.timefmt import iso
 from shared.validation import is_http_url
 
 DEMO_SLUG = "russia-ukraine-prisoner-exchange"
@@ -134,10 +135,6 @@ def article_json(article: Article, count: int) -> dict:
     }
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def published_json(row: PublishedComment) -> dict:
     return {
         "id": row.id,
@@ -145,7 +142,7 @@ def published_json(row: PublishedComment) -> dict:
         "author_name": row.author_name,
         "author_url": row.author_url,
         "content": row.content,
-        "published_at": iso(row.published_at),
+        "published_at": iso(row.published_at, precise=True),
     }
 
 

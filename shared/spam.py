@@ -20,8 +20,8 @@ from typing import Any
 import akismet
 import httpx
 
-from shared.metrics import AKISMET_REQUESTS, AKISMET_SECONDS
-from shared.ops import record_akismet
+from shared.ops.metrics import AKISMET_REQUESTS, AKISMET_SECONDS
+from shared.ops.series import record_akismet
 
 log = logging.getLogger(__name__)
 

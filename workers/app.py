@@ -26,13 +26,14 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from shared import logs, ops, taskqueue
+from shared import logs, taskqueue
 from shared.config import load_settings
+from shared.ops import collector, series
 from workers import runtime
 from workers.heartbeat import Heartbeat
 
 # Before any metric exists in this process: multiprocess files named <host>-<pid>.
-ops.use_host_qualified_ids()
+collector.use_host_qualified_ids()
 
 settings = load_settings()
 app = taskqueue.make_celery(settings)
@@ -55,8 +56,8 @@ app.conf.beat_schedule = {
     # A stale sample is worthless: drop it rather than run it late.
     "ops-sample": {
         "task": taskqueue.OPS_SAMPLE,
-        "schedule": ops.SAMPLE_SECONDS,
-        "options": {"expires": ops.SAMPLE_SECONDS * 2},
+        "schedule": series.SAMPLE_SECONDS,
+        "options": {"expires": series.SAMPLE_SECONDS * 2},
     },
 }
 runtime.configure(settings)

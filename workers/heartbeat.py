@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from shared import ops
+from shared.ops.heartbeat import HEARTBEAT_SECONDS, clear_heartbeat, write_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class Heartbeat:
     """Writes the heartbeat of worker ``name`` until :meth:`stop`."""
 
-    def __init__(self, name: str, redis, active=lambda: 0, interval: float = ops.HEARTBEAT_SECONDS):
+    def __init__(self, name: str, redis, active=lambda: 0, interval: float = HEARTBEAT_SECONDS):
         self.name = name
         self.redis = redis
         self.active = active
@@ -34,7 +34,7 @@ class Heartbeat:
     def beat(self) -> bool:
         """Write one heartbeat; a Redis outage is logged once, not every 10 s."""
         try:
-            ops.write_heartbeat(self.redis, self.name, self.active())
+            write_heartbeat(self.redis, self.name, self.active())
         except Exception as exc:
             if not self._failing:
                 log.warning(
@@ -59,6 +59,6 @@ class Heartbeat:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         try:
-            ops.clear_heartbeat(self.redis, self.name)
+            clear_heartbeat(self.redis, self.name)
         except Exception as exc:
             log.debug("heartbeat not withdrawn", extra={"worker": self.name, "error": str(exc)})

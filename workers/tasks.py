@@ -10,8 +10,9 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 
-from shared import ops, taskqueue
+from shared import taskqueue
 from shared.moderation import actions, maintenance, pipeline, publishing
+from shared.ops import series
 from shared.spam import FeedbackError
 from workers.app import app
 from workers.runtime import container
@@ -90,4 +91,4 @@ def purge() -> dict:
 @app.task(name=taskqueue.OPS_SAMPLE, ignore_result=True)
 def ops_sample() -> dict:
     """Sample queue depths and the oldest unchecked age for the ops page (every 15 s)."""
-    return ops.sample(container())
+    return series.sample(container())

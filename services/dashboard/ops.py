@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 
 from services.dashboard.auth import login_required
 from services.http import container, problem
-from shared.ops import ops_series
+from shared.ops.series import ops_series
 
 ops_pages = Blueprint("ops", __name__, url_prefix="/admin")
 

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from services.dashboard.auth import actor, login_required, safe_next
-from services.dashboard.templating import iso_z
 from services.http import container, json_body, problem
-from shared import ops
 from shared.models import utcnow
 from shared.moderation import actions, queries
 from shared.moderation import review as dq
 from shared.moderation.queries import BadQuery, Filters
 from shared.moderation.states import NOTE_RULE, check_action, valid_note
+from shared.ops import collector
+from shared.timefmt import iso
 
 queue_pages = Blueprint("queue", __name__, url_prefix="/admin")
 
@@ -161,7 +161,7 @@ def act_json(comment_id: str):
         id=result.comment.id,
         status=result.comment.status,
         feedback=result.feedback,
-        counts=ops.comment_counts(container()),
+        counts=collector.comment_counts(container()),
     )
 
 
@@ -188,7 +188,7 @@ def bulk_json():
         result = dq.bulk_moderate(container(), ids, str(data.get("action")), actor())
     except actions.IllegalTransition as exc:
         return problem(422, "Invalid fields", str(exc), errors={"action": [str(exc)]})
-    return jsonify(**result.as_json(), counts=ops.comment_counts(container()))
+    return jsonify(**result.as_json(), counts=collector.comment_counts(container()))
 
 
 @queue_pages.get("/api/ids")
@@ -244,7 +244,7 @@ def poll_json():
         ids=[card.comment.id for card in update.cards],
         gone=gone,
         html=html,
-        since=iso_z(now),
+        since=iso(now, precise=True),
         waves=update.signature,
         waves_html=waves_html,
     )

@@ -4,15 +4,17 @@ text is never marked safe; links from user data pass :func:`http_url`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 
 from services.dashboard.auth import current_moderator
 from services.http import container
-from shared import ops
+from shared import timefmt
 from shared.moderation.review import MAX_SHOWN, wave_signature
 from shared.moderation.states import allowed_actions
+from shared.ops import collector
 
 QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}
 ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "reject": "Reject"}
@@ -41,12 +43,8 @@ def utc(value: datetime | None) -> str:
 
 
 def iso(value: datetime | None) -> str:
-    return ops.iso(value) if value else ""
-
-
-def iso_z(value: datetime) -> str:
-    """Full-precision ISO 8601 in UTC with "Z" (the live queue's ``since``)."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """Whole-second ISO 8601 in UTC (``<time datetime>``); "" for no time."""
+    return timefmt.iso(value) or ""
 
 
 def number(value) -> str:
@@ -61,12 +59,17 @@ def queue_url(status: str, args: dict, **changes) -> str:
 
 
 def nav_counts() -> dict[str, int]:
-    return ops.comment_counts(container())
+    return collector.comment_counts(container())
 
 
 def install(app: Flask) -> None:
     app.jinja_env.filters.update(
-        http_url=http_url, ago=ago, utc=utc, iso=iso, iso_z=iso_z, number=number
+        http_url=http_url,
+        ago=ago,
+        utc=utc,
+        iso=iso,
+        iso_z=partial(timefmt.iso, precise=True),
+        number=number,
     )
     app.jinja_env.globals.update(
         allowed_actions=allowed_actions,

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shared import taskqueue
-from shared.articles import iso
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
 from shared.moderation.publishing import publish_comment, unpublish_comment
@@ -25,6 +24,7 @@ from shared.moderation.states import (
 )
 from shared.moderation.transitions import Outbox, transition
 from shared.spam import FeedbackError, akismet_payload
+from shared.timefmt import iso
 
 if TYPE_CHECKING:
     from shared.bootstrap import Container
@@ -59,9 +59,9 @@ def record_json(comment: Comment) -> dict:
         "user_agent": comment.user_agent,
         "referrer": comment.referrer,
         "permalink": comment.article_permalink,
-        "created_at": iso(comment.created_at),
-        "decided_at": iso(comment.decided_at),
-        "published_at": iso(comment.published_at),
+        "created_at": iso(comment.created_at, precise=True),
+        "decided_at": iso(comment.decided_at, precise=True),
+        "published_at": iso(comment.published_at, precise=True),
         "score": comment.score,
         "decision": comment.decision,
         "reasons": list(comment.reasons or []),
@@ -72,7 +72,7 @@ def record_json(comment: Comment) -> dict:
         "request_id": comment.request_id,
         "history": [
             {
-                "at": iso(h.at),
+                "at": iso(h.at, precise=True),
                 "actor": h.actor,
                 "action": h.action,
                 "from": h.from_status,

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
-from shared.metrics import CHECK_SECONDS, COMMENTS_DECIDED
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
 from shared.moderation.publishing import insert_public_rows, public_row, publish_comment
 from shared.moderation.rules import CommentFacts, evaluate
 from shared.moderation.transitions import Outbox
-from shared.ops import record_decisions
+from shared.ops.metrics import CHECK_SECONDS, COMMENTS_DECIDED
+from shared.ops.series import record_decisions
 from shared.spam import akismet_payload
 
 if TYPE_CHECKING:

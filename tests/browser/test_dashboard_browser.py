@@ -9,8 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from shared import ops
 from shared.moderation import actions, pipeline
+from shared.ops import collector, heartbeat, series
 from tests.browser.conftest import insert_comments, make_account, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def submit(stack, **fields) -> str:
 
 def statuses(stack) -> dict[str, int]:
     """Comments per status, the statuses with none left out."""
-    return {status: n for status, n in ops.comment_counts(stack.container).items() if n}
+    return {status: n for status, n in collector.comment_counts(stack.container).items() if n}
 
 
 def assert_no_script_ran(page) -> None:
@@ -190,12 +190,12 @@ def test_roles_settings_activity_and_ops(page, fresh):
     screenshot(page, "activity")
 
     # a little traffic, so the charts have something to draw
-    ops.record_decisions(
+    series.record_decisions(
         stack.container.settings.redis_url,
         [("published", 0.4), ("held", 0.9), ("spam", 0.3), ("published", 0.5)],
     )
-    ops.record_akismet(stack.container.settings.redis_url, "comment-check", "ok", 0.12)
-    ops.write_heartbeat(stack.container.redis, "worker@browser-test", 2)
+    series.record_akismet(stack.container.settings.redis_url, "comment-check", "ok", 0.12)
+    heartbeat.write_heartbeat(stack.container.redis, "worker@browser-test", 2)
     page.get_by_role("link", name="Ops", exact=True).click()
     expect(page.locator('[data-chart="queue_depth"] svg')).to_have_count(1)
     expect(page.locator("#ops-status")).to_contain_text("Updated")

@@ -18,7 +18,6 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from shared import ops
 from shared.articles import upsert_article
 from shared.bootstrap import Container
 from shared.config import load_settings
@@ -27,6 +26,7 @@ from shared.intake.submit import RequestMeta, submit_comment
 from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
+from shared.ops import collector, heartbeat
 from tests.akismet_server import AkismetServer
 from tests.support.procs import base_env, stack_values, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import queued_comment_ids
@@ -114,7 +114,9 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         first = start_worker(env, tmp_path, name="first")
         procs.append(first)
         wait_for(
-            lambda: any(w["alive"] for w in ops.workers(redis)), 30, "the first worker's heartbeat"
+            lambda: any(w["alive"] for w in heartbeat.workers(redis)),
+            30,
+            "the first worker's heartbeat",
         )
 
         # Submitting goes on while the worker is stopped: intake never needs a worker.
@@ -122,7 +124,7 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         submitter = threading.Thread(target=submit_all, args=(container, ids, errors))
         submitter.start()
         wait_for(
-            lambda: sum(ops.comment_counts(container).get(s, 0) for s in FINAL) >= 30,
+            lambda: sum(collector.comment_counts(container).get(s, 0) for s in FINAL) >= 30,
             30,
             "30 decisions",
         )
@@ -130,7 +132,7 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         assert first.popen.wait(30) == 0, first.log()[-3000:]
         submitter.join(60)
         assert not errors and len(set(ids)) == N, errors[:1]
-        left = ops.comment_counts(container)
+        left = collector.comment_counts(container)
         assert left.get("checking", 0) == 0, (
             f"in-flight checks abandoned: {left}\n{first.log()[-3000:]}"
         )
@@ -145,12 +147,12 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         procs.append(second)
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
-            now = ops.comment_counts(container)
+            now = collector.comment_counts(container)
             if sum(now.get(s, 0) for s in FINAL) == N:
                 break
             sweep(container)  # what beat does every PARLEY_SWEEP_SECONDS
             time.sleep(1)
-        final = ops.comment_counts(container)
+        final = collector.comment_counts(container)
         assert sum(final.get(s, 0) for s in FINAL) == N, (
             f"not all decided: {final}\n{second.log()[-3000:]}"
         )

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from cli.main import main
-from shared import ops
 from shared.db import session_scope
 from shared.models import Comment
 from shared.moderation import pipeline
+from shared.ops import heartbeat
 from tests.integration.test_metrics import drain_checks, submit
 
 
@@ -55,7 +55,7 @@ def queued_checks(redis_client) -> list[list]:
 def test_stats_json_and_table(parley, client, article, redis_client):
     submit(client, article, 0)
     submit(client, article, 1)
-    ops.write_heartbeat(redis_client, "celery@box", active=2)
+    heartbeat.write_heartbeat(redis_client, "celery@box", active=2)
 
     result = parley("stats", "--json")
     assert result.exit_code == 0, result.output
@@ -187,12 +187,12 @@ def test_bad_arguments_are_clear_click_errors(parley, args, message):
 def test_worker_health(parley, redis_client):
     here = f"celery@{socket.gethostname()}"
     assert parley("worker-health").exit_code == 1
-    ops.write_heartbeat(redis_client, here, active=0)
+    heartbeat.write_heartbeat(redis_client, here, active=0)
     ok = parley("worker-health")
     assert ok.exit_code == 0 and here in ok.output
     assert parley("worker-health", "--name", here).exit_code == 0
     assert parley("worker-health", "--name", "celery@elsewhere").exit_code == 1
-    ops.clear_heartbeat(redis_client, here)
+    heartbeat.clear_heartbeat(redis_client, here)
     assert parley("worker-health").exit_code == 1
     assert parley("worker-health", PARLEY_REDIS_URL="redis://127.0.0.1:1/0").exit_code == 1
 

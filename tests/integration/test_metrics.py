@@ -19,8 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services import http
 from services.metrics_view import metrics_view
-from shared import logs, ops, taskqueue
+from shared import logs, taskqueue
 from shared.moderation import pipeline
+from shared.ops import collector, heartbeat
+from shared.ops.series import ops_series, percentile, record_akismet, record_decisions
+from shared.ops.series import sample as sample_ops_series
 
 REMARKS = (
     "The prisoner exchange is the first good news from these talks in years.",
@@ -134,7 +137,7 @@ def test_metrics_after_real_traffic(
     assert value(after, "parley_ops_source_up", source="redis") == 1
     assert value(after, "parley_ops_source_up", source="database") == 1
 
-    series = ops.ops_series(container)
+    series = ops_series(container)
     assert sum(series["decisions"]["published"][-2:]) == N  # the minute may have turned
     assert sum(series["akismet"]["requests"][-2:]) == N and sum(series["akismet"]["errors"]) == 0
     assert max(series["akismet"]["p99_ms"][-2:]) > 0
@@ -159,7 +162,7 @@ def test_queue_depth_counts_kombu_priority_lists(container, redis_client):
     redis_client.rpush("checks", "m1")
     redis_client.rpush("checks\x06\x163", "m2", "m3")
     redis_client.rpush("publish\x06\x169", "m4")
-    assert ops.queue_depths(container.redis) == {
+    assert collector.queue_depths(container.redis) == {
         "checks": 3,
         "publish": 1,
         "feedback": 0,
@@ -168,17 +171,18 @@ def test_queue_depth_counts_kombu_priority_lists(container, redis_client):
 
 
 def test_workers_alive_from_heartbeats(container, redis_client):
-    ops.write_heartbeat(container.redis, "celery@box-a", active=3, pid=11)
-    ops.write_heartbeat(container.redis, "celery@box-b", active=0, pid=12)
-    ops.clear_heartbeat(container.redis, "celery@box-b")  # left on purpose: remembered, not alive
+    heartbeat.write_heartbeat(container.redis, "celery@box-a", active=3, pid=11)
+    heartbeat.write_heartbeat(container.redis, "celery@box-b", active=0, pid=12)
+    # box-b left on purpose: remembered, not alive
+    heartbeat.clear_heartbeat(container.redis, "celery@box-b")
     assert value(scrape(container), "parley_workers_alive") == 1
-    workers = {w["name"]: w for w in ops.ops_series(container)["workers"]}
+    workers = {w["name"]: w for w in ops_series(container)["workers"]}
     assert workers["celery@box-a"]["alive"] and workers["celery@box-a"]["active"] == 3
     assert not workers["celery@box-b"]["alive"] and workers["celery@box-b"]["active"] == 0
     # An hour later the departed one is forgotten.
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert ops.workers(container.redis, later) == [
-        w for w in ops.workers(container.redis, later) if w["name"] == "celery@box-a"
+    assert heartbeat.workers(container.redis, later) == [
+        w for w in heartbeat.workers(container.redis, later) if w["name"] == "celery@box-a"
     ]
 
 
@@ -191,17 +195,17 @@ def test_scrape_survives_redis_down(make_container):
 
 
 def test_recording_never_raises_with_redis_down():
-    ops.record_decisions("redis://127.0.0.1:1/0", [("published", 0.4)])
-    ops.record_akismet("redis://127.0.0.1:1/0", "comment-check", "timeout", 5.0)
-    ops.record_decisions(None, [("held", None)])
+    record_decisions("redis://127.0.0.1:1/0", [("published", 0.4)])
+    record_akismet("redis://127.0.0.1:1/0", "comment-check", "timeout", 5.0)
+    record_decisions(None, [("held", None)])
 
 
 def test_ops_series_shape_and_samples(container, redis_client):
-    ops.record_decisions(container.settings.redis_url, [("held", 1.5)])
-    ops.record_akismet(container.settings.redis_url, "comment-check", "timeout", 0.2)
+    record_decisions(container.settings.redis_url, [("held", 1.5)])
+    record_akismet(container.settings.redis_url, "comment-check", "timeout", 0.2)
     redis_client.rpush("checks", "m1", "m2")
-    ops.sample(container)
-    series = ops.ops_series(container)
+    sample_ops_series(container)
+    series = ops_series(container)
     assert set(series) == {
         "generated_at",
         "minutes",
@@ -241,7 +245,7 @@ def test_ops_series_shape_and_samples(container, redis_client):
     ],
 )
 def test_percentile_interpolates_within_buckets(counts, q, expected):
-    assert ops.percentile(counts, (10, 20), q) == expected
+    assert percentile(counts, (10, 20), q) == expected
 
 
 def test_request_id_rides_from_http_request_into_the_task_header(container, redis_client):

@@ -34,7 +34,7 @@ CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 # Not settings but knobs of the process tooling; each must be read by the file named.
 PROCESS_VARS = {
-    "PROMETHEUS_MULTIPROC_DIR": "shared/ops.py",
+    "PROMETHEUS_MULTIPROC_DIR": "shared/ops/collector.py",
     "PARLEY_HTTP_WORKERS": "services/gunicorn_conf.py",
     "PARLEY_HTTP_CPU_AFFINITY": "services/affinity.py",
     "PARLEY_WORKER_CONCURRENCY": "Procfile",

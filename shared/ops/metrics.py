@@ -4,7 +4,8 @@ Counters and histograms are recorded in whichever process does the work (api, wo
 beat). When ``PROMETHEUS_MULTIPROC_DIR`` is set (``make run`` and docker-compose set it),
 prometheus-client's multiprocess mode writes them to files there and the dashboard's
 ``/metrics`` aggregates every process; gauges that describe shared state (queue depth,
-comments by status) are computed from Redis and the database when scraped.
+comments by status) are computed from Redis and the database when scraped
+(:mod:`shared.ops.collector`).
 """
 
 from __future__ import annotations
