@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 
-from shared import ops
+from shared.ops import collector
 
 log = logging.getLogger("services.intake_writer")
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass  # those CPUs are no longer all allowed (a changed cpuset): keep the parent's
 
-    ops.use_host_qualified_ids()  # before any metric exists in this process
+    collector.use_host_qualified_ids()  # before any metric exists in this process
     from shared.bootstrap import bootstrap, intake_writer_parts
     from shared.intake.server import serve
     from shared.logs import configure_logging

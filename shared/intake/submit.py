@@ -19,8 +19,8 @@ from shared.articles import intake_article
 from shared.events import event_fields
 from shared.intake import protocol
 from shared.intake.protocol import Duplicate
-from shared.metrics import COMMENTS_SUBMITTED
 from shared.models import Comment, PublishedComment, new_id
+from shared.ops.metrics import COMMENTS_SUBMITTED
 from shared.validation import validate_comment
 
 if TYPE_CHECKING:
