@@ -1,4 +1,5 @@
-"""``GET /metrics`` (CONTRACT §7) as a blueprint, for the dashboard (and any app) to register.
+"""``GET /metrics`` (docs/contract.md §7) as a blueprint, for the dashboard (and any app)
+to register.
 
 What it shows and how the processes are aggregated (prometheus-client's multiprocess
 mode) is explained in :mod:`shared.ops.collector`.

@@ -2,7 +2,7 @@
 
 One module per concern; importers name the one they need (nothing is re-exported here):
 
-- :mod:`shared.ops.metrics`: the counters and histograms of CONTRACT §7, incremented
+- :mod:`shared.ops.metrics`: the counters and histograms of docs/contract.md §7, incremented
   wherever the work happens.
 - :mod:`shared.ops.collector`: the ``/metrics`` exposition (prometheus-client's
   multiprocess mode, host-qualified process ids) and the gauges computed when scraped

@@ -104,7 +104,7 @@ def comment_counts(container) -> dict[str, int]:
 
 
 class ParleyCollector:
-    """The gauges of CONTRACT §7 (plus ``parley_workers_alive``), computed when scraped.
+    """The gauges of docs/contract.md §7 (plus ``parley_workers_alive``), computed when scraped.
 
     A source that cannot be read leaves its gauges out and reports
     ``parley_ops_source_up{source} 0`` rather than failing the whole scrape.

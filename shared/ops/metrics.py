@@ -1,4 +1,4 @@
-"""Prometheus metrics of CONTRACT §7.
+"""Prometheus metrics of docs/contract.md §7.
 
 Counters and histograms are recorded in whichever process does the work (api, worker,
 beat). When ``PROMETHEUS_MULTIPROC_DIR`` is set (``make run`` and docker-compose set it),
