@@ -3,7 +3,7 @@
 Workers ask :func:`build_checker` once per process for a checker and call ``check`` with
 a payload from :func:`akismet_payload`. The checker never raises for Akismet's failures:
 it returns a :class:`CheckResult` whose ``verdict`` is ``"error"`` and whose ``error`` and
-``detail`` say why, so the caller can hold the comment and recheck it later (CONTRACT §5).
+``detail`` say why, so the caller can hold the comment and recheck it later (docs/contract.md §5).
 No database access here: callers load the comment, close their session, then check.
 """
 

@@ -3,7 +3,7 @@
 Two precisions, on purpose. Whole seconds where a person or a chart reads the time (the
 ops page, worker heartbeats, the dashboard's ``<time datetime>``). Full precision
 (microseconds, as ``isoformat`` writes them) where the value is data that is compared or
-sent back: the public and admin JSON (CONTRACT) and the live queue's ``since``, which the
+sent back: the public and admin JSON (docs/contract.md) and the live queue's ``since``, which the
 browser returns to ask for what came after; rounding it would show a comment twice or not
 at all.
 """

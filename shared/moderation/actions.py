@@ -1,4 +1,4 @@
-"""Moderators' actions (CONTRACT §4) through the one state machine, and Akismet feedback.
+"""Moderators' actions (docs/contract.md §4) through the one state machine, and Akismet feedback.
 
 Used by the admin JSON API and the dashboard alike, so both give the same answers.
 """
@@ -43,7 +43,7 @@ class Conflict(IllegalTransition):
 
 
 def record_json(comment: Comment) -> dict:
-    """The whole record of a comment for moderators (CONTRACT §4)."""
+    """The whole record of a comment for moderators (docs/contract.md §4)."""
     akismet = dict(comment.akismet or {})
     akismet.setdefault("verdict", "skipped" if comment.decided_at else None)
     return {
