@@ -1,4 +1,4 @@
-"""Admin JSON API (CONTRACT §4): list, record, actions, 409s and Akismet feedback."""
+"""Admin JSON API (docs/contract.md §4): list, record, actions, 409s and Akismet feedback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every answer of POST /api/v1/articles/{slug}/comments (CONTRACT §3), on each backend."""
+"""Every answer of POST /api/v1/articles/{slug}/comments (docs/contract.md §3), on each backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Public reads, the demo page and the service endpoints (CONTRACT §3)."""
+"""Public reads, the demo page and the service endpoints (docs/contract.md §3)."""
 
 from __future__ import annotations
 

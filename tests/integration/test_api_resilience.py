@@ -1,4 +1,4 @@
-"""Durability and limits: Redis down, database down, rate limit and flood (CONTRACT §3)."""
+"""Durability and limits: Redis down, database down, rate limit and flood (docs/contract.md §3)."""
 
 from __future__ import annotations
 
