@@ -1,4 +1,4 @@
-"""Moderators' accounts and the dashboard's audit log.
+"""Moderators' accounts, their dashboard sessions and the dashboard's audit log.
 
 Passwords are stored as argon2id hashes (argon2-cffi's defaults, rehashed on login when the
 defaults move on). Nothing here knows about HTTP: the dashboard, the CLI and the tests call
@@ -7,19 +7,23 @@ these functions with a session they own.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.models import AuditLog, Moderator, utcnow
+from shared.models.moderation_store import DashboardSession
 
 ROLES = ("admin", "moderator")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 would hash more, but nobody types it and it costs CPU
+SESSION_LIFETIME = timedelta(hours=12)  # from sign-in, however much the session is used
 
 _hasher = PasswordHasher()
 
@@ -130,7 +134,9 @@ def authenticate(session: Session, email: str, password: str) -> Moderator | Non
 
 
 def set_password(session: Session, moderator: Moderator, password: str) -> None:
+    """Change the password; every dashboard session of the account ends."""
     moderator.password_hash = hash_password(password)
+    end_sessions(session, moderator.id)
 
 
 def admins_left(session: Session, excluding: int | None = None) -> int:
@@ -156,11 +162,66 @@ def update_moderator(
         moderator.role = check_role(role)
     if disabled is not None:
         moderator.disabled = bool(disabled)
+        if moderator.disabled:
+            end_sessions(session, moderator.id)
     if (moderator.role != "admin" or moderator.disabled) and admins_left(
         session, moderator.id
     ) == 0:
         raise AccountError("this is the last enabled admin: make someone else admin first")
     return moderator
+
+
+def _session_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(
+    session: Session, moderator: Moderator, lifetime: timedelta = SESSION_LIFETIME
+) -> str:
+    """Open a dashboard session for ``moderator``; the token its cookie is to carry.
+
+    The session ends at :func:`end_session`, when the password changes or the account is
+    disabled (:func:`end_sessions`), and ``lifetime`` after now however much it is used.
+    Sessions that have run out are deleted here, where one is opened.
+    """
+    now = utcnow()
+    session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardSession(
+            id=_session_key(token),
+            moderator_id=moderator.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+def session_moderator(session: Session, token: str | None) -> Moderator | None:
+    """The enabled moderator whose session ``token`` names, if it has not ended, else None."""
+    if not token:
+        return None
+    return session.scalar(
+        select(Moderator)
+        .join(DashboardSession, DashboardSession.moderator_id == Moderator.id)
+        .where(
+            DashboardSession.id == _session_key(token),
+            DashboardSession.expires_at > utcnow(),
+            Moderator.disabled.is_(False),
+        )
+    )
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """End the session ``token`` names, for every copy of its cookie (sign-out)."""
+    if token:
+        session.execute(delete(DashboardSession).where(DashboardSession.id == _session_key(token)))
+
+
+def end_sessions(session: Session, moderator_id: int) -> None:
+    """End every dashboard session of a moderator, wherever it is signed in."""
+    session.execute(delete(DashboardSession).where(DashboardSession.moderator_id == moderator_id))
 
 
 def list_moderators(session: Session) -> list[Moderator]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -16,6 +14,7 @@ from services.dashboard.ops import ops_pages
 from services.dashboard.queue import queue_pages
 from services.dashboard.settings import settings_pages
 from services.metrics_view import metrics_view
+from shared.accounts import SESSION_LIFETIME
 from shared.bootstrap import Container, bootstrap
 from shared.throttle import LoginThrottle
 
@@ -28,7 +27,8 @@ def create_app(parley: Container | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=1024 * 1024,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # A dashboard session ends this long after sign-in, however much it is used.
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     http.install(app, parley)
     app.extensions["parley_login_throttle"] = LoginThrottle(settings.redis_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from functools import wraps
 
@@ -18,26 +17,20 @@ log = logging.getLogger(__name__)
 auth = Blueprint("auth", __name__, url_prefix="/admin")
 
 
-def _password_mark(password_hash: str) -> str:
-    # Stored in the session: a password change signs out every other session.
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def current_moderator() -> accounts.Moderator | None:
-    """The signed-in, enabled moderator of this request (loaded once per request)."""
+    """The signed-in, enabled moderator of this request (loaded once per request).
+
+    The cookie only names a session kept in the moderation store (``sid``): signing out,
+    a password change or a disabled account ends it there, for every copy of the cookie
+    and in every dashboard process.
+    """
     if "moderator" not in g:
         g.moderator = None
-        moderator_id = session.get("mid")
-        if moderator_id is not None:
+        token = session.get("sid")
+        if token is not None:
             with container().stores.moderation_read() as db:
-                moderator = db.get(accounts.Moderator, moderator_id)
-            if (
-                moderator is not None
-                and not moderator.disabled
-                and session.get("pw") == _password_mark(moderator.password_hash)
-            ):
-                g.moderator = moderator
-            else:
+                g.moderator = accounts.session_moderator(db, token)
+            if g.moderator is None:
                 session.clear()
     return g.moderator
 
@@ -116,7 +109,7 @@ def login():
         moderator = accounts.authenticate(db, email, password)
         if moderator is not None:
             accounts.audit(db, moderator.email, "login", moderator.email, ip=ip)
-            mark = _password_mark(moderator.password_hash)
+            token = accounts.start_session(db, moderator, current_app.permanent_session_lifetime)
     if moderator is None:
         throttle.failed(email, ip)
         log.warning("dashboard sign-in failed", extra={"ip": ip})
@@ -129,13 +122,14 @@ def login():
     throttle.succeeded(email)
     session.clear()  # a fresh session (and CSRF token) for the signed-in moderator
     session.permanent = True
-    session["mid"] = moderator.id
-    session["pw"] = mark
+    session["sid"] = token
     g.moderator = moderator
     return redirect(next_url, 303)
 
 
 @auth.post("/logout")
 def logout():
+    with session_scope(container().stores.moderation) as db:
+        accounts.end_session(db, session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login"), 303)

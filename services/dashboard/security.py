@@ -58,6 +58,9 @@ def install(app: Flask, settings: Settings, exempt=()) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
+        # Not sent again with every answer, which would only move the cookie's expiry: the
+        # session ends in the moderation store, 12 h after sign-in (shared.accounts).
+        SESSION_REFRESH_EACH_REQUEST=False,
         # Valid as long as the session: a moderator keeps a queue open for hours.
         WTF_CSRF_TIME_LIMIT=None,
     )

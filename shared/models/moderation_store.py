@@ -190,3 +190,19 @@ class AuditLog(ModerationBase):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DashboardSession(ModerationBase):
+    """A signed-in dashboard session. Its cookie carries a random token; only the token's
+    SHA-256 is stored, so the table alone gives nobody a usable cookie. Deleting the row ends
+    the session for every copy of the cookie (sign-out, a password change, a disabled
+    account); ``expires_at`` is fixed at sign-in and never moves, however much it is used."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
