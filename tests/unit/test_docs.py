@@ -117,3 +117,17 @@ def test_links_between_documents_resolve(doc):
     path = ROOT / doc
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
         assert (path.parent / target).exists(), f"{doc} links to missing {target}"
+
+
+def test_citations_name_the_contract_in_the_repository():
+    """Code and docs cite "docs/contract.md §N", not a document outside the repository.
+    (tests/unit/test_compose.py reads the team's own CONTRACT.md beside the repository.)"""
+    stale = []
+    for folder in ("shared", "services", "workers", "cli", "bench", "tests", "docs"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix not in (".py", ".md", ".html") or path.name == "test_compose.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if re.search(r"\bCONTRACT\b(?: §\d|[:)])", line):
+                    stale.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not stale, f"cite docs/contract.md §N instead: {stale}"
