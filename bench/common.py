@@ -95,32 +95,17 @@ def bench_store(tmp: Path, name: str, postgres: str | None = None) -> str:
     """A migrated store with the "bench" article registered; its URL. SQLite in ``tmp``, or
     a fresh database ``parley_bench_<name>`` on the PostgreSQL server of ``postgres``
     (a URL of an existing database there, e.g. postgresql://postgres@127.0.0.1/test)."""
-    import sqlalchemy as sa
-
-    from shared.articles import upsert_article
-    from shared.db import Stores, session_scope
+    from shared.db import Stores
     from shared.migrate import upgrade
+    from tests.support.factories import open_article
+    from tests.support.stores import create_database, sqlite_store
 
     if postgres:
-        admin = sa.create_engine(
-            postgres.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-        )
-        database = "parley_bench_" + name.replace("-", "_")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-        admin.dispose()
-        db = postgres.rsplit("/", 1)[0] + "/" + database
+        db = create_database(postgres, "parley_bench_" + name.replace("-", "_"))
+        upgrade(db, db)
     else:
-        db = f"sqlite:///{tmp}/{name}.db"
-    upgrade(db, db)
+        db = sqlite_store(tmp, name)
     stores = Stores.from_urls(db, db)
-    with session_scope(stores.articles) as session:
-        upsert_article(
-            session,
-            "bench",
-            {"title": "Bench", "url": "https://news.example/bench", "comments_open": True},
-        )
+    open_article(stores, "bench", "Bench", "https://news.example/bench")
     stores.dispose(close=True)
     return db

@@ -27,14 +27,8 @@ import tempfile
 from pathlib import Path
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.support.procs import (
-    Proc,
-    descendants,
-    stack_env,
-    start_gunicorn,
-    start_redis,
-    stat_fields,
-)
+from tests.support.procs import Proc, descendants, stack_env, stat_fields
+from tests.support.stack import API, Running
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -82,20 +76,18 @@ def main() -> None:
         parser.error("names must be distinct and not 'bare'")
 
     tmp = Path(tempfile.mkdtemp(prefix="parley-compare-"))
-    redis_proc, redis_url = start_redis(tmp)
     script = tmp / "post.lua"
     script.write_text(WRK_SCRIPT)
     servers: dict[str, tuple[Proc, str]] = {}
-    try:
+    with Running(tmp) as running:
+        redis_url = running.redis()
         # Bare Flask touches no store: a URL for the settings is all it needs.
         plain = stack_env(f"sqlite:///{tmp}/bare.db", redis_url)
-        servers["bare"] = start_gunicorn("bench.bare:app", plain, tmp, "bare", workers=None)
+        servers["bare"] = running.gunicorn("bench.bare:app", plain, "bare", workers=None)
         for name, root, extra in args.targets:
             env = stack_env(bench_store(tmp, name), redis_url, **extra)
             env["PYTHONPATH"] = str(root)
-            servers[name] = start_gunicorn(
-                "services.api:create_app()", env, tmp, name, workers=None, root=root
-            )
+            servers[name] = running.gunicorn(API, env, name, workers=None, root=root)
         for _, url in servers.values():
             run_wrk(url, script, args.connections, 2)  # warm-up
         runs: dict[str, list[dict]] = {name: [] for name in servers}
@@ -111,10 +103,6 @@ def main() -> None:
                 + "  ".join(f"{name} {runs[name][-1]['rps']:.0f}/s" for name in servers),
                 flush=True,
             )
-    finally:
-        for proc, _ in servers.values():
-            proc.stop()
-        redis_proc.stop()
     report(runs, names[0])
 
 

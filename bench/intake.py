@@ -25,9 +25,10 @@ import redis as redis_lib
 import sqlalchemy as sa
 
 from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
-from tests.support.procs import stack_env, start_gunicorn, start_redis
+from tests.support.procs import stack_env
+from tests.support.stack import API, Running
 
-TARGETS = (("bare Flask", "bench.bare:app"), ("Parley intake", "services.api:create_app()"))
+TARGETS = (("bare Flask", "bench.bare:app"), ("Parley intake", API))
 
 
 def main() -> None:
@@ -45,42 +46,26 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     db = bench_store(tmp, "parley", args.postgres)
-    redis_proc, redis_url = start_redis(tmp)
-    redis = redis_lib.Redis.from_url(redis_url)
     script = tmp / "post.lua"
     script.write_text(WRK_SCRIPT)
-    env = stack_env(db, redis_url)
-
-    print(
-        f"== intake benchmark: {args.connections} connections, {args.rounds} rounds of "
-        f"{args.seconds}s per target, "
-        + ("PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=FULL)")
-    )
-    slices: dict[str, list[dict]] = {name: [] for name, _ in TARGETS}
-    servers = {}
-    try:
-        for name, app in TARGETS:
-            # The production settings of services/gunicorn_conf.py for both, process count
-            # included.
-            servers[name] = start_gunicorn(app, env, tmp, name.replace(" ", "-"), workers=None)
-        for _, url in servers.values():
-            run_wrk(url, script, args.connections, 3)  # warm-up
-        for round_, order in interleaved(list(servers.items()), args.rounds):
-            for name, (_, url) in order:
-                slices[name].append(run_wrk(url, script, args.connections, args.seconds))
-            bare, parley = (slices[name][-1]["rps"] for name, _ in TARGETS)
-            print(
-                f"  round {round_ + 1}/{args.rounds}: bare {bare:6.0f}/s   Parley {parley:6.0f}/s"
-                f"   ratio {parley / bare:.2f}"
-            )
-    finally:
-        for proc, _ in servers.values():
-            proc.stop()
-    engine = sa.create_engine(db)
-    with engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT count(*) FROM comments")).scalar()
-    engine.dispose()
-    queued = redis.llen("checks")
+    with Running(tmp) as running:
+        redis_url = running.redis()
+        redis = running.enter_context(redis_lib.Redis.from_url(redis_url))
+        env = stack_env(db, redis_url)
+        print(
+            f"== intake benchmark: {args.connections} connections, {args.rounds} rounds of "
+            f"{args.seconds}s per target, "
+            + ("PostgreSQL" if args.postgres else "SQLite (WAL, synchronous=FULL)")
+        )
+        # The servers stop (and their intake writers commit what they hold) before the rows
+        # are counted.
+        with Running(tmp) as servers:
+            slices = load_in_turns(servers, env, script, args)
+        engine = sa.create_engine(db)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT count(*) FROM comments")).scalar()
+        engine.dispose()
+        queued = redis.llen("checks")
     rates = {}
     for name, runs in slices.items():
         rates[name] = sum(r["requests"] for r in runs) / (args.seconds * len(runs))
@@ -106,8 +91,27 @@ def main() -> None:
         f"  rows stored: {stored}, check tasks queued: {queued}, i.e. {stored / max(queued, 1):.1f} comments"
         " per group commit (one task per committed batch)"
     )
-    redis.close()
-    redis_proc.stop()
+
+
+def load_in_turns(servers: Running, env: dict, script: Path, args) -> dict[str, list[dict]]:
+    """Start both targets and load them in turns, round by round; each one's wrk figures."""
+    slices: dict[str, list[dict]] = {name: [] for name, _ in TARGETS}
+    started = {}
+    for name, app in TARGETS:
+        # The production settings of services/gunicorn_conf.py for both, process count
+        # included.
+        started[name] = servers.gunicorn(app, env, name.replace(" ", "-"), workers=None)
+    for _, url in started.values():
+        run_wrk(url, script, args.connections, 3)  # warm-up
+    for round_, order in interleaved(list(started.items()), args.rounds):
+        for name, (_, url) in order:
+            slices[name].append(run_wrk(url, script, args.connections, args.seconds))
+        bare, parley = (slices[name][-1]["rps"] for name, _ in TARGETS)
+        print(
+            f"  round {round_ + 1}/{args.rounds}: bare {bare:6.0f}/s   Parley {parley:6.0f}/s"
+            f"   ratio {parley / bare:.2f}"
+        )
+    return slices
 
 
 if __name__ == "__main__":

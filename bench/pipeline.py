@@ -25,14 +25,9 @@ import httpx
 import sqlalchemy as sa
 
 from bench.common import bench_store, percentile
-from tests.support.procs import (
-    stack_env,
-    start_akismet,
-    start_gunicorn,
-    start_redis,
-    start_worker,
-    wait_for,
-)
+from tests.support import factories
+from tests.support.procs import stack_env, wait_for
+from tests.support.stack import API, Running
 
 WORDS = (
     "talks exchange prisoners istanbul delegation ceasefire border families return hope news report "
@@ -47,10 +42,9 @@ def sentence(rng: random.Random) -> str:
 
 def submit(client: httpx.Client, rng: random.Random, name: str, email: str) -> str:
     """POST one distinct, clean comment to the bench article; its id."""
-    body = {"author_name": name, "author_email": email, "content": sentence(rng)}
-    response = client.post("/api/v1/articles/bench/comments", json=body)
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
+    return factories.submit(
+        client, "bench", author_name=name, author_email=email, content=sentence(rng)
+    )
 
 
 def _send(url: str, count: int, threads: int, send, on_ready=None) -> None:
@@ -137,25 +131,20 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
 
 def run_delay(delay_ms: int, args, tmp: Path) -> dict:
     db = bench_store(tmp, f"pipeline-{delay_ms}", args.postgres)
-    redis_proc, redis_url = start_redis(tmp)
-    # Its own process, as the real service is remote: the load generator's threads do not
-    # share a GIL with it.
-    akismet, akismet_url = start_akismet(tmp, delay_ms, name=f"akismet-{delay_ms}")
-    env = stack_env(
-        db,
-        redis_url,
-        akismet_url,
-    )
-    api, url = start_gunicorn("services.api:create_app()", env, tmp, f"api-{delay_ms}")
-    workers = []
-    engine = sa.create_engine(db)
-    try:
+    with Running(tmp) as running:
+        redis_url = running.redis()
+        # Its own process, as the real service is remote: the load generator's threads do not
+        # share a GIL with it.
+        akismet_url = running.akismet_process(delay_ms, name=f"akismet-{delay_ms}")
+        env = stack_env(db, redis_url, akismet_url)
+        _, url = running.gunicorn(API, env, f"api-{delay_ms}")
+        engine = sa.create_engine(db)
+        running.callback(engine.dispose)
+
         # capacity: fill the queue first, then let the workers drain it
         post_many(url, args.comments)
-        workers = [
-            start_worker(env, tmp, name=f"w{i}-{delay_ms}", concurrency=args.concurrency)
-            for i in range(args.workers)
-        ]
+        for i in range(args.workers):
+            running.worker(env, name=f"w{i}-{delay_ms}", concurrency=args.concurrency)
 
         def decided() -> int:
             with engine.connect() as conn:
@@ -203,13 +192,6 @@ def run_delay(delay_ms: int, args, tmp: Path) -> dict:
             (datetime.fromisoformat(str(at)).replace(tzinfo=UTC).timestamp() - sent[cid]) * 1000
             for cid, at in rows
         ]
-    finally:
-        for worker in workers:
-            worker.stop()
-        api.stop()
-        akismet.stop()
-        redis_proc.stop()
-        engine.dispose()
     return {
         "rate": rate,
         "published": published,

@@ -1,65 +1,46 @@
 """Fixtures on real services: Redis on 127.0.0.1:6379, SQLite files, and PostgreSQL on
-127.0.0.1:5432 when it answers (its tests are skipped loudly otherwise)."""
+127.0.0.1:5432 when it answers (its tests are skipped loudly otherwise).
+
+Helpers that test modules call are in tests/support/, not here.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 import redis as redis_lib
-import sqlalchemy as sa
 
 from shared.bootstrap import Container
 from shared.config import load_settings
 from shared.migrate import upgrade
 from shared.models import ArticleBase, ModerationBase
 from tests.akismet_fixtures import akismet_server  # noqa: F401
-
-TEST_REDIS = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_ADMIN = os.environ.get(
-    "PARLEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.support.factories import (
+    ADMIN_EMAIL,
+    ADMIN_TOKEN,
+    MOD_EMAIL,
+    Dash,
+    put_article,
+    signed_in,
 )
-
-_pg_state: dict = {}
-
-
-def postgres_available() -> bool:
-    if "ok" not in _pg_state:
-        try:
-            engine = sa.create_engine(PG_ADMIN, connect_args={"connect_timeout": 3})
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            engine.dispose()
-            _pg_state["ok"] = True
-        except Exception as exc:  # noqa: BLE001
-            _pg_state["ok"] = False
-            _pg_state["why"] = str(exc).splitlines()[0]
-    return _pg_state["ok"]
+from tests.support.stores import (
+    PG_ADMIN,
+    TEST_REDIS,
+    create_database,
+    drop_database,
+    postgres_available,
+    postgres_missing,
+    truncate,
+)
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _pg_state.get("ok") is False:
+    if (why := postgres_missing()) is not None:
         terminalreporter.write_sep(
             "!", "PostgreSQL NOT AVAILABLE — its tests were SKIPPED", red=True, bold=True
         )
-        terminalreporter.write_line(f"    {PG_ADMIN}: {_pg_state.get('why')}", red=True)
-
-
-def _create_pg_database(name: str) -> str:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_pg_database(name: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+        terminalreporter.write_line(f"    {PG_ADMIN}: {why}", red=True)
 
 
 BACKENDS = ["sqlite", "sqlite-split", "postgres", "postgres-split"]
@@ -76,13 +57,13 @@ def database_urls(request, tmp_path_factory):
             return made[backend]
         if backend.startswith("postgres"):
             if not postgres_available():
-                pytest.skip(f"PostgreSQL not available ({_pg_state.get('why')})")
+                pytest.skip(f"PostgreSQL not available ({postgres_missing()})")
             tag = uuid.uuid4().hex[:8]
-            mod = _create_pg_database(f"parley_test_{tag}_mod")
+            mod = create_database(PG_ADMIN, f"parley_test_{tag}_mod")
             pg_names.append(f"parley_test_{tag}_mod")
             art = mod
             if backend.endswith("split"):
-                art = _create_pg_database(f"parley_test_{tag}_art")
+                art = create_database(PG_ADMIN, f"parley_test_{tag}_art")
                 pg_names.append(f"parley_test_{tag}_art")
         else:
             folder = tmp_path_factory.mktemp(backend)
@@ -94,26 +75,7 @@ def database_urls(request, tmp_path_factory):
 
     yield get
     for name in pg_names:
-        _drop_pg_database(name)
-
-
-def truncate(url: str, metadata) -> None:
-    """Empty every table; the moderation store gets its default lists back, as migrated."""
-    from shared.models import ListEntry
-    from shared.moderation.rules import DEFAULT_LISTS
-
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-        if metadata is ModerationBase.metadata:
-            rows = [
-                {"kind": k, "value": v, "created_by": "defaults"}
-                for k, vs in DEFAULT_LISTS.items()
-                for v in vs
-            ]
-            conn.execute(sa.insert(ListEntry), rows)
-    engine.dispose()
+        drop_database(PG_ADMIN, name)
 
 
 @pytest.fixture
@@ -149,7 +111,7 @@ def make_container(request, database_urls, redis_client):
             article_store_url=art,
             redis_url=TEST_REDIS,
             secret_key="test-secret",
-            admin_token="test-admin-token",
+            admin_token=ADMIN_TOKEN,
             rate_limit="off",
             flood_seconds=0,
             # A thread, not a process per test's store: the writer process is tested in
@@ -195,20 +157,35 @@ def client(api_app):
     return api_app.test_client()
 
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
-
-
 @pytest.fixture
 def article(client):
     """A registered article with comments open: its slug."""
-    response = client.put(
-        "/api/v1/admin/articles/istanbul-talks",
-        json={
-            "title": "Istanbul talks",
-            "url": "https://news.example/istanbul-talks",
-            "comments_open": True,
-        },
-        headers=ADMIN,
+    response = put_article(
+        client,
+        "istanbul-talks",
+        title="Istanbul talks",
+        url="https://news.example/istanbul-talks",
+        comments_open=True,
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     return "istanbul-talks"
+
+
+@pytest.fixture
+def dash_app(container):
+    """The dashboard app on the test's container."""
+    from services.dashboard import create_app
+
+    return create_app(container)
+
+
+@pytest.fixture
+def admin(dash_app, container) -> Dash:
+    """The dashboard, signed in as a new admin (ADMIN_EMAIL)."""
+    return signed_in(dash_app, container, ADMIN_EMAIL, "admin")
+
+
+@pytest.fixture
+def moderator(dash_app, container) -> Dash:
+    """The dashboard, signed in as a new moderator (MOD_EMAIL)."""
+    return signed_in(dash_app, container, MOD_EMAIL, "moderator")

@@ -2,7 +2,7 @@
 headless Chromium (Debian's, via Playwright; scripts/ensure-browser installs it).
 
 One stack for the package (processes take a second or two to start); every test starts from
-empty tables and an empty Redis database 13, with its own browser context (cookies).
+empty tables and an empty (private) Redis, with its own browser context (cookies).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import redis as redis_lib
 import sqlalchemy as sa
 
 from shared.bootstrap import Container
-from shared.config import load_settings
-from shared.migrate import upgrade
 from shared.models import ArticleBase, Comment, CommentHistory, ModerationBase, utcnow
 from shared.textnorm import content_hash, sha256
-from tests.conftest import truncate
-from tests.support.procs import ROOT, Proc, base_env, stack_values, start_gunicorn, start_redis
-from tests.integration.test_dashboard_auth import PASSWORD
-from tests.integration.test_dashboard_auth import make_account as make_account_in
+from tests.support import factories
+from tests.support.factories import PASSWORD, put_article
+from tests.support.procs import ROOT, Proc, base_env, stack_values
+from tests.support.stack import API, DASHBOARD, Running
+from tests.support.stores import sqlite_store, truncate
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,39 +65,21 @@ def stack(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser")
     folder = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{folder}/parley.db"
-    upgrade(database_url, database_url)
-    redis_proc, redis_url = start_redis(folder)
-    secret = uuid.uuid4().hex
-    values = stack_values(
-        database_url,
-        redis_url,
-        PARLEY_ENV="test",
-        PARLEY_SECRET_KEY=secret,
-        PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
-    )
-    env = base_env(**values)
-    container = Container(load_settings(values))
-    started: list[Proc] = []
-    try:
-        api, api_url = start_gunicorn("services.api:create_app()", env, folder, "api", workers=1)
-        started.append(api)
-        dashboard, dashboard_url = start_gunicorn(
-            "services.dashboard:create_app()", env, folder, "dashboard", workers=1
-        )
-        started.append(dashboard)
-        yield Stack(
-            Served(api, api_url),
-            Served(dashboard, dashboard_url),
-            container,
+    with Running(folder) as run:
+        database_url = sqlite_store(folder)
+        redis_url = run.redis()
+        values = stack_values(
             database_url,
             redis_url,
+            PARLEY_ENV="test",
+            PARLEY_SECRET_KEY=uuid.uuid4().hex,
+            PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
         )
-    finally:
-        for proc in started:
-            proc.stop()
-        container.close()
-        redis_proc.stop()
+        env = base_env(**values)
+        container = run.container(values)
+        api = Served(*run.gunicorn(API, env, "api", workers=1))
+        dashboard = Served(*run.gunicorn(DASHBOARD, env, "dashboard", workers=1))
+        yield Stack(api, dashboard, container, database_url, redis_url)
 
 
 @pytest.fixture
@@ -110,17 +91,21 @@ def fresh(stack):
     client = redis_lib.Redis.from_url(stack.redis_url)
     client.flushdb()
     client.close()
-    response = httpx.put(
-        f"{stack.api.url}/api/v1/admin/articles/talks",
-        json={"title": "Talks resume", "url": f"{stack.api.url}/articles/talks"},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    )
+    with httpx.Client(base_url=stack.api.url) as client:
+        response = put_article(
+            client,
+            "talks",
+            ADMIN_TOKEN,
+            title="Talks resume",
+            url=f"{stack.api.url}/articles/talks",
+        )
     assert response.status_code == 201, response.text
     return stack
 
 
 def make_account(stack: Stack, email: str, role: str) -> None:
-    make_account_in(stack.container, email, role)
+    """A dashboard account on the stack's store (tests.support.factories.make_account)."""
+    factories.make_account(stack.container, email, role)
 
 
 def insert_comments(

@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from bench.compare import parse_target
-from tests.support.procs import ROOT, stack_env, start_gunicorn
+from tests.support.procs import ROOT, stack_env
+from tests.support.stack import API, Running
+from tests.support.stores import TEST_REDIS
 
 pytestmark = pytest.mark.e2e
 
@@ -38,20 +40,14 @@ def _copy_with_health(tmp_path, status: str):
 @pytest.mark.parametrize("root_is_copy", [True, False])
 def test_a_server_runs_the_code_of_the_checkout_it_was_started_for(tmp_path, root_is_copy):
     copy = _copy_with_health(tmp_path, "copy")
-    env = stack_env(f"sqlite:///{tmp_path}/store.db", "redis://127.0.0.1:6379/15")
+    # The health check touches neither store nor Redis: URLs for the settings are enough.
+    env = stack_env(f"sqlite:///{tmp_path}/store.db", TEST_REDIS)
     env["PYTHONPATH"] = str(copy)
-    proc, url = start_gunicorn(
-        "services.api:create_app()",
-        env,
-        tmp_path,
-        "api",
-        workers=1,
-        **({"root": copy} if root_is_copy else {}),
-    )
-    try:
+    with Running(tmp_path) as run:
+        _, url = run.gunicorn(
+            API, env, "api", workers=1, **({"root": copy} if root_is_copy else {})
+        )
         answer = httpx.get(url + "/healthz", timeout=5).json()
-    finally:
-        proc.stop()
     # Started in this checkout, even PYTHONPATH does not win: this checkout's code runs.
     assert answer == {"status": "copy" if root_is_copy else "ok"}
 

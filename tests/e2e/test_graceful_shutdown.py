@@ -18,18 +18,14 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from shared.articles import upsert_article
-from shared.bootstrap import Container
-from shared.config import load_settings
-from shared.db import session_scope
-from shared.intake.submit import RequestMeta, submit_comment
-from shared.migrate import upgrade
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
 from shared.ops import collector, heartbeat
-from tests.akismet_server import AkismetServer
-from tests.support.procs import base_env, stack_values, start_redis, start_worker, wait_for
 from tests.integration.test_metrics import queued_comment_ids
+from tests.support.factories import open_article, submit_in_process
+from tests.support.procs import base_env, stack_values, wait_for
+from tests.support.stack import Running
+from tests.support.stores import sqlite_store
 
 pytestmark = pytest.mark.e2e
 
@@ -81,38 +77,35 @@ def remarks():
 def submit_all(container, ids: list, errors: list) -> None:
     try:
         for i, text in enumerate(remarks()):
-            data = {
-                "author_name": f"Reader {i}",
-                "author_email": f"r{i}@example.org",
-                "content": text,
-            }
-            meta = RequestMeta(user_ip=f"198.51.100.{i % 250 + 1}", request_id=f"req-{i}")
-            ids.append(submit_comment(container, SLUG, data, meta).id)
+            cid = submit_in_process(
+                container,
+                SLUG,
+                text,
+                name=f"Reader {i}",
+                email=f"r{i}@example.org",
+                ip=f"198.51.100.{i % 250 + 1}",
+                user_agent=None,
+                referrer=None,
+                request_id=f"req-{i}",
+            )
+            ids.append(cid)
     except Exception as exc:  # reported by the test thread
         errors.append(exc)
 
 
 def test_sigterm_mid_batch_loses_no_comment(tmp_path):
-    db = f"sqlite:///{tmp_path}/p.db"
-    upgrade(db, db)
-    redis_proc, redis_url = start_redis(tmp_path)
-    redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
-    akismet = AkismetServer(port=0).start()
-    akismet.set(delay_ms=300)
-    values = stack_values(db, redis_url, akismet.url, PARLEY_LEASE_SECONDS="5")
-    env = base_env(**values)
-    container = Container(load_settings(values))
-    with session_scope(container.stores.articles) as session:
-        upsert_article(
-            session,
-            SLUG,
-            {"title": "Drill", "url": "https://news.example/drill", "comments_open": True},
-        )
+    with Running(tmp_path) as run:
+        db = sqlite_store(tmp_path, "p")
+        redis_url = run.redis()
+        redis = run.enter_context(redis_lib.Redis.from_url(redis_url, decode_responses=True))
+        akismet = run.akismet()
+        akismet.set(delay_ms=300)
+        values = stack_values(db, redis_url, akismet.url, PARLEY_LEASE_SECONDS="5")
+        env = base_env(**values)
+        container = run.container(values)
+        open_article(container.stores, SLUG, "Drill", "https://news.example/drill")
 
-    procs = []
-    try:
-        first = start_worker(env, tmp_path, name="first")
-        procs.append(first)
+        first = run.worker(env, name="first")
         wait_for(
             lambda: any(w["alive"] for w in heartbeat.workers(redis)),
             30,
@@ -143,8 +136,7 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         assert waiting <= set(queued_comment_ids(redis.lrange("checks", 0, -1)))
         assert "Warm shutdown" in first.log()
 
-        second = start_worker(env, tmp_path, name="second")
-        procs.append(second)
+        second = run.worker(env, name="second")
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
             now = collector.comment_counts(container)
@@ -173,10 +165,3 @@ def test_sigterm_mid_batch_loses_no_comment(tmp_path):
         assert published, "nothing was published"
         assert sorted(public) == sorted(published)  # each published comment once, nothing else
         assert set(decisions) == set(ids) and set(decisions.values()) == {1}  # each decided once
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        akismet.stop()
-        container.close()
-        redis.close()
-        redis_proc.stop()

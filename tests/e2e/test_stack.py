@@ -14,20 +14,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from shared.migrate import upgrade
 from shared.models import PublishedComment
-from tests.akismet_server import AkismetServer
-from tests.support.procs import (
-    BIN,
-    children,
-    descendants,
-    stack_env,
-    start_beat,
-    start_gunicorn,
-    start_redis,
-    start_worker,
-    wait_for,
-)
+from tests.support import factories
+from tests.support.factories import put_article, reader
+from tests.support.procs import BIN, children, descendants, stack_env, wait_for
+from tests.support.stack import API, Running
+from tests.support.stores import sqlite_store
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-admin-token"
@@ -38,62 +30,48 @@ SLUG = "russia-ukraine-prisoner-exchange"
 def stack(tmp_path_factory):
     """api (gunicorn) + worker + beat on a fresh SQLite file and a private Redis."""
     tmp = tmp_path_factory.mktemp("stack")
-    db = f"sqlite:///{tmp}/parley.db"
-    upgrade(db, db)
-    redis_proc, redis_url = start_redis(tmp)
-    akismet = AkismetServer(port=0).start()
-    env = stack_env(
-        db,
-        redis_url,
-        akismet.url,
-        PARLEY_ADMIN_TOKEN=TOKEN,
-        PARLEY_AKISMET_TIMEOUT="1",
-        PARLEY_AKISMET_RETRIES="0",
-        PARLEY_AKISMET_RECHECK_SECONDS="1",
-        PARLEY_SWEEP_SECONDS="2",
-        PARLEY_LEASE_SECONDS="5",
-        PARLEY_HTTP_WORKERS="2",
-    )
-    api, url = start_gunicorn("services.api:create_app()", env, tmp, "api")
-    worker = start_worker(env, tmp)
-    beat = start_beat(env, tmp, tmp / "beat-schedule")
-    client = httpx.Client(base_url=url, timeout=10)
-    response = client.put(
-        f"/api/v1/admin/articles/{SLUG}",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        json={
-            "title": "Russia-Ukraine Prisoner Exchange: Peace Talks Breakthrough",
-            "url": f"{url}/articles/{SLUG}",
-            "comments_open": True,
-        },
-    )
-    assert response.status_code in (200, 201)
-    stack_procs = [api, worker, beat]
-    yield {
-        "client": client,
-        "akismet": akismet,
-        "db": db,
-        "env": env,
-        "tmp": tmp,
-        "procs": stack_procs,
-    }
-    client.close()
-    for proc in (beat, stack_procs[1], api):
-        proc.stop()
-    akismet.stop()
-    redis_proc.stop()
+    with Running(tmp) as run:
+        db = sqlite_store(tmp)
+        redis_url = run.redis()
+        akismet = run.akismet()
+        env = stack_env(
+            db,
+            redis_url,
+            akismet.url,
+            PARLEY_ADMIN_TOKEN=TOKEN,
+            PARLEY_AKISMET_TIMEOUT="1",
+            PARLEY_AKISMET_RETRIES="0",
+            PARLEY_AKISMET_RECHECK_SECONDS="1",
+            PARLEY_SWEEP_SECONDS="2",
+            PARLEY_LEASE_SECONDS="5",
+            PARLEY_HTTP_WORKERS="2",
+        )
+        api, url = run.gunicorn(API, env, "api")
+        worker = run.worker(env)
+        beat = run.beat(env)
+        client = run.enter_context(httpx.Client(base_url=url, timeout=10))
+        response = put_article(
+            client,
+            SLUG,
+            TOKEN,
+            title="Russia-Ukraine Prisoner Exchange: Peace Talks Breakthrough",
+            url=f"{url}/articles/{SLUG}",
+            comments_open=True,
+        )
+        assert response.status_code in (200, 201)
+        yield {
+            "client": client,
+            "akismet": akismet,
+            "db": db,
+            "env": env,
+            "run": run,
+            "procs": [api, worker, beat],
+        }
 
 
 def submit(client, content, **extra):
-    body = {
-        "author_name": "Reader",
-        "author_email": f"r{abs(hash(content))}@example.org",
-        "content": content,
-        **extra,
-    }
-    response = client.post(f"/api/v1/articles/{SLUG}/comments", json=body)
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
+    """A comment on the article by a reader of its own (tests.support.factories.reader)."""
+    return factories.submit(client, SLUG, **reader(content, **extra))
 
 
 def public_status(client, cid):
@@ -170,7 +148,7 @@ def test_akismet_outage_holds_then_publishes_after_recovery(stack):
 
 
 def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
-    client, env, tmp = stack["client"], stack["env"], stack["tmp"]
+    client, env = stack["client"], stack["env"]
     stack["akismet"].set(delay_ms=20)
     api, worker, beat = stack["procs"]
     engine = sa.create_engine(stack["db"])
@@ -194,7 +172,7 @@ def test_kill_9_worker_mid_batch_loses_nothing_and_publishes_once(stack):
         stranded = conn.execute(
             sa.text("SELECT count(*) FROM comments WHERE status = 'checking'")
         ).scalar()
-    stack["procs"][1] = start_worker(env, tmp, name="worker2")
+    stack["procs"][1] = stack["run"].worker(env, name="worker2")
     total = wait_for(
         lambda: (n := final_count()) >= before + len(ids) and n,
         120,
@@ -253,14 +231,10 @@ def test_the_intake_writer_is_a_child_of_an_api_worker_free_to_use_every_cpu(sta
 def test_the_api_starts_the_intake_writer_before_the_first_comment(tmp_path, stack):
     # A writer process takes about a second to start; the api's workers start it as they
     # boot, not when the first reader posts.
-    db = f"sqlite:///{tmp_path}/parley.db"
-    upgrade(db, db)
     redis_url = stack["env"]["PARLEY_REDIS_URL"]
-    api, _ = start_gunicorn("services.api:create_app()", stack_env(db, redis_url), tmp_path, "api")
-    try:
+    with Running(tmp_path) as run:
+        api, _ = run.gunicorn(API, stack_env(sqlite_store(tmp_path), redis_url), "api")
         wait_for(lambda: _writer_pids(api), 30, "the intake writer, with no comment posted")
-    finally:
-        api.stop()
 
 
 def test_kill_9_of_the_intake_writer_elects_another_and_loses_nothing(stack):

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from services.affinity import usable_cpus
-from tests.support.procs import BIN, ROOT, base_env, children, free_port, start_gunicorn, wait_for
+from tests.support.procs import BIN, ROOT, base_env, children, free_port, wait_for
+from tests.support.stack import Running
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +77,8 @@ def per_cpu(found: dict[int, frozenset[int]]) -> collections.Counter:
 @several_cpus
 def test_workers_keep_to_one_cpu_each_spread_evenly_threads_included(tmp_path):
     count = 2 * len(CPUS)
-    proc, url = start_gunicorn(APP, base_env(), tmp_path, "pinned", workers=count)
-    try:
+    with Running(tmp_path) as run:
+        proc, url = run.gunicorn(APP, base_env(), "pinned", workers=count)
         found = all_started(proc.popen.pid, count, pinned=True)
         assert per_cpu(found) == dict.fromkeys(CPUS, 2)
         with httpx.Client() as client:  # request threads start with the first requests
@@ -94,29 +95,23 @@ def test_workers_keep_to_one_cpu_each_spread_evenly_threads_included(tmp_path):
         os.kill(victim, signal.SIGKILL)
         again = all_started(proc.popen.pid, count, without=victim, pinned=True)
         assert per_cpu(again) == dict.fromkeys(CPUS, 2)
-    finally:
-        proc.stop()
 
 
 @several_cpus
 def test_off_leaves_the_workers_to_the_scheduler(tmp_path):
     env = base_env(PARLEY_HTTP_CPU_AFFINITY="off")
-    proc, _ = start_gunicorn(APP, env, tmp_path, "unpinned", workers=2 * len(CPUS))
-    try:
+    with Running(tmp_path) as run:
+        proc, _ = run.gunicorn(APP, env, "unpinned", workers=2 * len(CPUS))
         found = all_started(proc.popen.pid, 2 * len(CPUS))
         assert set(found.values()) == {frozenset(CPUS)}
-    finally:
-        proc.stop()
 
 
 @several_cpus
 def test_workers_that_would_crowd_some_cpus_are_left_to_the_scheduler(tmp_path):
-    proc, _ = start_gunicorn(APP, base_env(), tmp_path, "odd", workers=len(CPUS) + 1)
-    try:
+    with Running(tmp_path) as run:
+        proc, _ = run.gunicorn(APP, base_env(), "odd", workers=len(CPUS) + 1)
         found = all_started(proc.popen.pid, len(CPUS) + 1)
         assert set(found.values()) == {frozenset(CPUS)}
-    finally:
-        proc.stop()
 
 
 def test_a_bad_setting_stops_the_server_with_a_clear_message():

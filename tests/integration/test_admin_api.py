@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from services.api import create_app
-from shared.models import PublishedComment
-from shared.moderation import actions, pipeline
-from tests.conftest import ADMIN
-from tests.integration.test_api_intake import GOOD
+from shared.moderation import actions
+from tests.support.factories import ADMIN, decided, public_ids
 
 
 @pytest.fixture
 def admin(akismet_container, article):
+    """The admin API's client (the public app on a container with Akismet); it stands in
+    for tests/conftest.py's signed-in dashboard ``admin`` in this module."""
     return create_app(akismet_container).test_client()
-
-
-def new_comment(client, article, **fields):
-    body = {**GOOD, "content": f"comment {sorted(fields.items())}", **fields}
-    response = client.post(f"/api/v1/articles/{article}/comments", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()["id"]
-
-
-def decided(container, client, article, **fields):
-    cid = new_comment(client, article, **fields)
-    pipeline.check_comment(container, cid)
-    return cid
-
-
-def public(container):
-    with container.stores.articles() as session:
-        return list(session.scalars(sa.select(PublishedComment.id)))
 
 
 def act(client, cid, action, note=None):
@@ -120,7 +101,7 @@ def test_approve_held_publishes_and_history_records_actor(
     )
     assert response.status_code == 200
     record = response.get_json()
-    assert record["status"] == "published" and public(akismet_container) == [cid]
+    assert record["status"] == "published" and public_ids(akismet_container) == [cid]
     entry = [h for h in record["history"] if h["action"] == "approve"][0]
     assert (entry["actor"], entry["from"], entry["to"], entry["note"]) == (
         "mod@news.example",
@@ -131,7 +112,7 @@ def test_approve_held_publishes_and_history_records_actor(
     assert act(admin, cid, "approve").status_code == 409
     # unpublish: the comment leaves the article store and an event says so
     assert act(admin, cid, "reject").get_json()["status"] == "rejected"
-    assert public(akismet_container) == []
+    assert public_ids(akismet_container) == []
     types = [f["type"] for _, f in redis_client.xrange("parley:events") if f["comment_id"] == cid]
     assert types[-2:] == ["comment.unpublished", "comment.rejected"]
     assert act(admin, cid, "approve").status_code == 409

@@ -8,13 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.models import Comment, CommentHistory
-from tests.conftest import ADMIN
-
-GOOD = {
-    "author_name": "Ayşe Yılmaz",
-    "author_email": "ayse@example.org",
-    "content": "The exchange is a hopeful first step.",
-}
+from tests.support.factories import ADMIN, GOOD
 
 
 def comments_in_db(container) -> list[Comment]:

@@ -8,7 +8,7 @@ import pytest
 
 from shared.db import session_scope
 from shared.models import PublishedComment
-from tests.integration.test_api_intake import GOOD
+from tests.support.factories import GOOD
 
 
 def publish(container, slug, n, content=None, parent_id=None, start=0):

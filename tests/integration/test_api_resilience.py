@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from services.api import create_app
 from shared.models import Comment
 from shared.moderation import maintenance
-from tests.conftest import ADMIN
-from tests.integration.test_api_intake import GOOD
+from tests.support.factories import ADMIN, GOOD
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 

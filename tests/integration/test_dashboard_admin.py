@@ -9,24 +9,20 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.dashboard import create_app
 from shared import accounts
 from shared.accounts import AuditLog
 from shared.bootstrap import Container
 from shared.models import ListEntry, SettingOverride, utcnow
 from shared.moderation import pipeline
-from tests.integration.test_dashboard_auth import ADMIN_EMAIL, MOD_EMAIL, Dash, login, signed_in
-from tests.integration.test_dashboard_queue import held, post, status_of
-
-
-@pytest.fixture
-def app(container):
-    return create_app(container)
-
-
-@pytest.fixture
-def admin(app, container) -> Dash:
-    return signed_in(app, container, ADMIN_EMAIL, "admin")
+from tests.support.factories import (
+    ADMIN_EMAIL,
+    MOD_EMAIL,
+    held,
+    login,
+    signed_in,
+    status_of,
+    submit,
+)
 
 
 def audit_entries(container) -> list[tuple]:
@@ -55,17 +51,17 @@ def test_settings_page_shows_lists_and_tunables(admin):
 
 def test_max_links_change_is_used_by_the_next_check(admin, container, client, article):
     three_links = "See http://a.example, http://b.example and http://c.example for more"
-    before = post(client, article, content=three_links, author_email="one@example.org")
+    before = submit(client, article, content=three_links, author_email="one@example.org")
     assert pipeline.check_comment(container, before) == "held"
     response = admin.post_form("/admin/settings/tunables", {"max_links": "5"})
     assert response.status_code == 303
     assert "Saved: max_links" in admin.get("/admin/settings").get_data(as_text=True)
-    after = post(client, article, content=three_links + " too", author_email="two@example.org")
+    after = submit(client, article, content=three_links + " too", author_email="two@example.org")
     assert pipeline.check_comment(container, after) == "published"
     # a separate process (a worker) with its own cache sees it too
     worker = Container(container.settings)
     try:
-        third = post(
+        third = submit(
             client, article, content=three_links + " again", author_email="three@example.org"
         )
         assert pipeline.check_comment(worker, third) == "published"
@@ -103,7 +99,7 @@ def test_lists_edit_is_used_by_the_next_check_and_audited(
         "/admin/settings/lists/block_word", {"value": "  Zorblax \nquux frob\n"}
     )
     assert response.status_code == 303 and response.headers["Location"].endswith("#list-block_word")
-    cid = post(client, article, content="Buy zorblax today", author_email="z@example.org")
+    cid = submit(client, article, content="Buy zorblax today", author_email="z@example.org")
     assert pipeline.check_comment(container, cid) == "spam"
     admin.post_form(
         "/admin/settings/lists/blocked_ip", {"value": "203.0.113.0/24\n198.51.100.7\nnot-an-ip"}
@@ -122,7 +118,7 @@ def test_lists_edit_is_used_by_the_next_check_and_audited(
         entry = session.scalars(sa.select(ListEntry).where(ListEntry.value == "zorblax")).one()
         assert entry.created_by == ADMIN_EMAIL
     admin.post_form(f"/admin/settings/lists/remove/{entry.id}")
-    again = post(client, article, content="Buy zorblax tomorrow", author_email="y@example.org")
+    again = submit(client, article, content="Buy zorblax tomorrow", author_email="y@example.org")
     assert pipeline.check_comment(container, again) == "published"
     assert [(a, t, d["value"]) for _, a, t, d in audit_entries(container)] == [
         ("list.add", "block_word", "zorblax"),
@@ -135,13 +131,13 @@ def test_lists_edit_is_used_by_the_next_check_and_audited(
     assert "unknown list" in admin.get("/admin/settings").get_data(as_text=True)
 
 
-def test_moderator_accounts(admin, app, container):
+def test_moderator_accounts(admin, dash_app, container):
     response = admin.post_form(
         "/admin/moderators", {"email": "New@News.Example", "role": "moderator"}
     )
     assert response.status_code == 201
     password = re.search(r'class="secret">([^<]+)<', response.get_data(as_text=True)).group(1)
-    assert login(app.test_client(), "new@news.example", password).status_code == 303
+    assert login(dash_app.test_client(), "new@news.example", password).status_code == 303
     admin.post_form(
         "/admin/moderators", {"email": "new@news.example", "password": "long enough pw"}
     )
@@ -168,9 +164,9 @@ def test_moderator_accounts(admin, app, container):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_activity_log_lists_decisions_and_changes_with_filters(
-    backend, admin, app, container, client, article
+    backend, admin, dash_app, container, client, article
 ):
-    mod = signed_in(app, container, MOD_EMAIL, "moderator")
+    mod = signed_in(dash_app, container, MOD_EMAIL, "moderator")
     first = held(container, client, article, 1)
     second = held(container, client, article, 2)
     mod.post_json(f"/admin/api/comments/{first}/action", {"action": "approve"})
@@ -219,6 +215,6 @@ def test_ops_page_and_data(admin):
     assert len(data["minutes"]) == 60
 
 
-def test_metrics_served_by_the_dashboard(app):
-    response = app.test_client().get("/metrics")
+def test_metrics_served_by_the_dashboard(dash_app):
+    response = dash_app.test_client().get("/metrics")
     assert response.status_code == 200 and "parley_" in response.get_data(as_text=True)

@@ -1,82 +1,24 @@
 """Dashboard sign-in, sessions, roles, CSRF, throttling and security headers.
 
-Also holds the helpers the other dashboard tests import (accounts, signed-in clients).
+The accounts and signed-in clients are tests.support.factories'; the ``dash_app``,
+``admin`` and ``moderator`` fixtures are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
 from services.dashboard import create_app
 from shared import accounts
 from shared.db import session_scope
-
-PASSWORD = "correct horse battery staple"
-ADMIN_EMAIL = "admin@news.example"
-MOD_EMAIL = "mod@news.example"
-
-
-def make_account(container, email: str, role: str = "moderator", password: str = PASSWORD) -> None:
-    with session_scope(container.stores.moderation) as session:
-        accounts.create_moderator(session, email, password, role)
-
-
-def csrf_token(client, path: str = "/admin/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(client, email: str, password: str = PASSWORD, ip: str = "127.0.0.1"):
-    token = csrf_token(client)
-    return client.post(
-        "/admin/login",
-        data={"email": email, "password": password, "csrf_token": token},
-        environ_base={"REMOTE_ADDR": ip},
-    )
-
-
-class Dash:
-    """A signed-in test client that sends the CSRF token the way dashboard.js does."""
-
-    def __init__(self, client):
-        self.client = client
-        self.token = csrf_token(client, "/admin/activity")
-
-    def get(self, *args, **kwargs):
-        return self.client.get(*args, **kwargs)
-
-    def post_json(self, url: str, body: dict):
-        return self.client.post(url, json=body, headers={"X-CSRFToken": self.token})
-
-    def post_form(self, url: str, data: dict | None = None, **kwargs):
-        return self.client.post(url, data={**(data or {}), "csrf_token": self.token}, **kwargs)
-
-
-@pytest.fixture
-def dash_app(container):
-    return create_app(container)
-
-
-def signed_in(app, container, email: str, role: str) -> Dash:
-    make_account(container, email, role)
-    client = app.test_client()
-    assert login(client, email).status_code == 303
-    return Dash(client)
-
-
-@pytest.fixture
-def admin(dash_app, container) -> Dash:
-    return signed_in(dash_app, container, ADMIN_EMAIL, "admin")
-
-
-@pytest.fixture
-def moderator(dash_app, container) -> Dash:
-    return signed_in(dash_app, container, MOD_EMAIL, "moderator")
-
-
-# --- tests ------------------------------------------------------------------------------
+from tests.support.factories import (
+    ADMIN_EMAIL,
+    MOD_EMAIL,
+    PASSWORD,
+    csrf_token,
+    login,
+    make_account,
+)
 
 
 def test_pages_need_sign_in(dash_app):

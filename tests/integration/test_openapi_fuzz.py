@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from shared.db import session_scope
 from shared.models import Comment
-from tests.conftest import ADMIN
+from tests.support.factories import ADMIN
 
 CHECKS = [
     not_a_server_error,

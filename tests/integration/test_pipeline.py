@@ -6,57 +6,24 @@ import threading
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from shared.articles import upsert_article
 from shared.db import session_scope
-from shared.intake.submit import RequestMeta, submit_comment
-from shared.models import Comment, PublishedComment, utcnow
+from shared.models import Comment, utcnow
 from shared.moderation import actions, maintenance, pipeline, publishing
+from tests.support.factories import open_article, public_ids, submit_in_process
 
 SLUG = "istanbul-talks"
 
 
 @pytest.fixture
 def parley(akismet_container):
-    with session_scope(akismet_container.stores.articles) as session:
-        upsert_article(
-            session,
-            SLUG,
-            {"title": "Talks", "url": "https://news.example/talks", "comments_open": True},
-        )
+    open_article(akismet_container.stores, SLUG, "Talks", "https://news.example/talks")
     return akismet_container
-
-
-def submit(
-    container,
-    content="A measured, thoughtful comment.",
-    *,
-    name="Reader",
-    email=None,
-    ip="198.51.100.4",
-    **extra,
-):
-    data = {
-        "author_name": name,
-        "author_email": email or f"{abs(hash(content)) % 10**8}@example.org",
-        "content": content,
-        **extra,
-    }
-    meta = RequestMeta(
-        user_ip=ip, user_agent="Mozilla/5.0 (X11)", referrer="https://news.example/talks"
-    )
-    return submit_comment(container, SLUG, data, meta).id
 
 
 def row(container, comment_id) -> Comment:
     with container.stores.moderation() as session:
         return session.get(Comment, comment_id)
-
-
-def public_ids(container) -> list[str]:
-    with container.stores.articles() as session:
-        return list(session.scalars(sa.select(PublishedComment.id)))
 
 
 def event_types(redis_client, comment_id) -> list[str]:
@@ -71,7 +38,7 @@ def event_types(redis_client, comment_id) -> list[str]:
 def test_ham_is_published_once_with_reasons_and_events(
     backend, parley, akismet_server, redis_client
 ):
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     assert pipeline.check_comment(parley, cid) == "published"
     comment = row(parley, cid)
     assert comment.status == "published" and comment.decision == "published"
@@ -92,7 +59,7 @@ def test_ham_is_published_once_with_reasons_and_events(
 
 
 def test_akismet_spam_is_never_public(parley, redis_client):
-    cid = submit(parley, email="akismet-guaranteed-spam@example.com")
+    cid = submit_in_process(parley, SLUG, email="akismet-guaranteed-spam@example.com")
     assert pipeline.check_comment(parley, cid) == "spam"
     assert public_ids(parley) == []
     assert row(parley, cid).akismet["verdict"] == "spam"
@@ -100,14 +67,14 @@ def test_akismet_spam_is_never_public(parley, redis_client):
 
 
 def test_discard_tip_discards(parley):
-    cid = submit(parley, content="parley-test-discard buy now")
+    cid = submit_in_process(parley, SLUG, content="parley-test-discard buy now")
     assert pipeline.check_comment(parley, cid) == "discarded"
     comment = row(parley, cid)
     assert comment.akismet["pro_tip"] == "discard"
 
 
 def test_honeypot_discards_without_asking_akismet(parley, akismet_server):
-    cid = submit(parley, website="http://bot.example")
+    cid = submit_in_process(parley, SLUG, website="http://bot.example")
     assert pipeline.check_comment(parley, cid) == "discarded"
     assert akismet_server.requests_to("comment-check") == []
     assert row(parley, cid).akismet["verdict"] == "skipped"
@@ -115,8 +82,8 @@ def test_honeypot_discards_without_asking_akismet(parley, akismet_server):
 
 
 def test_heuristics_hold_even_when_akismet_says_ham(parley):
-    cid = submit(
-        parley, content="See http://a.example/1 and http://b.example/2 and http://c.example/3"
+    cid = submit_in_process(
+        parley, SLUG, content="See http://a.example/1 and http://b.example/2 and http://c.example/3"
     )
     assert pipeline.check_comment(parley, cid) == "held"
     comment = row(parley, cid)
@@ -128,7 +95,7 @@ def test_heuristics_hold_even_when_akismet_says_ham(parley):
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_akismet_outage_holds_then_recheck_publishes(backend, parley, akismet_server, redis_client):
     akismet_server.set(mode="error500")
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     assert pipeline.check_comment(parley, cid) == "held"
     held = row(parley, cid)
     assert held.akismet["verdict"] == "error" and held.akismet["error"] == "http_5xx"
@@ -155,7 +122,7 @@ def test_akismet_outage_holds_then_recheck_publishes(backend, parley, akismet_se
 @pytest.mark.parametrize("mode", ["timeout", "garbage", "invalid", "drop"])
 def test_every_akismet_failure_holds(parley, akismet_server, mode):
     akismet_server.set(mode=mode, hang_seconds=2)
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     assert pipeline.check_comment(parley, cid) == "held"
     assert row(parley, cid).akismet["verdict"] == "error"
     assert public_ids(parley) == []
@@ -163,7 +130,7 @@ def test_every_akismet_failure_holds(parley, akismet_server, mode):
 
 def test_recheck_gives_up_after_15_days(parley, akismet_server):
     akismet_server.set(mode="error500")
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     with session_scope(parley.stores.moderation) as session:
         session.get(Comment, cid).created_at = utcnow() - timedelta(days=16)
     assert pipeline.check_comment(parley, cid) == "held"
@@ -175,23 +142,18 @@ def test_recheck_gives_up_after_15_days(parley, akismet_server):
 
 def test_no_akismet_key_means_skipped_and_heuristics_decide(make_container):
     parley = make_container()
-    with session_scope(parley.stores.articles) as session:
-        upsert_article(
-            session,
-            SLUG,
-            {"title": "Talks", "url": "https://news.example/talks", "comments_open": True},
-        )
-    clean = submit(parley)
+    open_article(parley.stores, SLUG, "Talks", "https://news.example/talks")
+    clean = submit_in_process(parley, SLUG)
     assert pipeline.check_comment(parley, clean) == "published"
     assert row(parley, clean).akismet["verdict"] == "skipped"
-    blocked = submit(parley, content="Cheap VIAGRA here")
+    blocked = submit_in_process(parley, SLUG, content="Cheap VIAGRA here")
     assert pipeline.check_comment(parley, blocked) == "spam"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_racing_workers_decide_and_publish_once(backend, parley, akismet_server):
     akismet_server.set(delay_ms=50)
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(pipeline.check_comment(parley, cid)))
@@ -207,7 +169,7 @@ def test_racing_workers_decide_and_publish_once(backend, parley, akismet_server)
 
 
 def test_crashed_check_is_swept_and_finished(parley, redis_client):
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     redis_client.delete("checks")
     [claimed] = pipeline.claim(parley, [cid])  # a worker claims, then dies
     assert row(parley, cid).status == "checking"
@@ -224,7 +186,7 @@ def test_crashed_check_is_swept_and_finished(parley, redis_client):
 
 
 def test_unqueued_comment_is_swept(make_container, parley, redis_client):
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     redis_client.delete("checks")
     with session_scope(parley.stores.moderation) as session:
         session.get(Comment, cid).created_at = utcnow() - timedelta(minutes=5)
@@ -233,7 +195,7 @@ def test_unqueued_comment_is_swept(make_container, parley, redis_client):
 
 
 def test_approved_but_unpublished_is_swept_to_publish(parley, redis_client):
-    cid = submit(parley)
+    cid = submit_in_process(parley, SLUG)
     with session_scope(parley.stores.moderation) as session:
         comment = session.get(Comment, cid)
         comment.status, comment.updated_at = "approved", utcnow() - timedelta(minutes=5)
@@ -244,7 +206,7 @@ def test_approved_but_unpublished_is_swept_to_publish(parley, redis_client):
 
 
 def test_purge_removes_old_spam_and_discarded(parley):
-    ids = [submit(parley, content=f"old {n}") for n in range(3)]
+    ids = [submit_in_process(parley, SLUG, content=f"old {n}") for n in range(3)]
     with session_scope(parley.stores.moderation) as session:
         for cid, status, days in zip(ids, ("spam", "discarded", "spam"), (16, 2, 3), strict=True):
             comment = session.get(Comment, cid)
@@ -261,16 +223,16 @@ def test_a_batch_is_claimed_checked_side_by_side_and_recorded_together(
     parley, akismet_server, redis_client
 ):
     ham = [
-        submit(parley, text)
+        submit_in_process(parley, SLUG, text)
         for text in (
             "Hopeful news from Istanbul.",
             "Families deserve this.",
             "Cautious optimism here.",
         )
     ]
-    spam = submit(parley, "Cheap watches parley-test-spam")
-    discard = submit(parley, "Worst of the worst parley-test-discard")
-    decided = submit(parley, "Decided before the batch arrived.")
+    spam = submit_in_process(parley, SLUG, "Cheap watches parley-test-spam")
+    discard = submit_in_process(parley, SLUG, "Worst of the worst parley-test-discard")
+    decided = submit_in_process(parley, SLUG, "Decided before the batch arrived.")
     assert pipeline.check_comment(parley, decided) == "published"
     akismet_server.reset()
     akismet_server.set(delay_ms=200)  # long enough that side-by-side calls overlap
@@ -298,8 +260,11 @@ def test_a_batch_is_claimed_checked_side_by_side_and_recorded_together(
 
 
 def test_one_akismet_failure_in_a_batch_holds_that_comment_alone(parley, akismet_server):
-    good = [submit(parley, text) for text in ("Good news at last.", "Let them come home.")]
-    failing = submit(parley, "Akismet chokes on this one parley-test-error")
+    good = [
+        submit_in_process(parley, SLUG, text)
+        for text in ("Good news at last.", "Let them come home.")
+    ]
+    failing = submit_in_process(parley, SLUG, "Akismet chokes on this one parley-test-error")
     assert pipeline.check_comments(parley, [good[0], failing, good[1]]) == [
         "published",
         "held",
@@ -311,7 +276,10 @@ def test_one_akismet_failure_in_a_batch_holds_that_comment_alone(parley, akismet
 
 
 def test_a_batch_records_only_the_comments_whose_lease_it_still_holds(parley, akismet_server):
-    ids = [submit(parley, text) for text in ("First thought.", "Second thought.", "Third.")]
+    ids = [
+        submit_in_process(parley, SLUG, text)
+        for text in ("First thought.", "Second thought.", "Third.")
+    ]
     leases = pipeline.claim(parley, ids)
     # Meanwhile the second one's lease ran out and another worker claimed it.
     with session_scope(parley.stores.moderation) as session:

@@ -23,8 +23,8 @@ from shared.spam import (
 )
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 from tests.akismet_server import AkismetServer
-from tests.conftest import TEST_REDIS
 from tests.support.procs import wait_for
+from tests.support.stores import TEST_REDIS
 
 REPO = Path(__file__).resolve().parents[2]
 
