@@ -47,7 +47,7 @@ def submit(client: httpx.Client, rng: random.Random, name: str, email: str) -> s
     )
 
 
-def _send(url: str, count: int, threads: int, send, on_ready=None) -> None:
+def send_in_turn(url: str, count: int, threads: int, send, on_ready=None) -> None:
     """``threads`` HTTP clients, one kept per thread, take the numbers 0 … count-1 in turn
     and call ``send(client, rng, n)`` for each.
 
@@ -74,7 +74,7 @@ def _send(url: str, count: int, threads: int, send, on_ready=None) -> None:
                     if n is None:
                         return
                     send(client, rng, n)
-        except BaseException as exc:  # noqa: BLE001 - raised again by _send, after the join
+        except BaseException as exc:  # noqa: BLE001 - raised again by send_in_turn, after the join
             errors.append(exc)
             ready.abort()  # no sender waits for this one
 
@@ -92,7 +92,7 @@ def _send(url: str, count: int, threads: int, send, on_ready=None) -> None:
 def post_many(url: str, count: int, threads: int = 16) -> None:
     """Submit ``count`` distinct comments as fast as ``threads`` HTTP clients can."""
     run = time.time_ns()
-    _send(
+    send_in_turn(
         url,
         count,
         threads,
@@ -108,7 +108,7 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
     a slow answer that delays later sends counts against Parley (no coordinated omission).
     Each sender keeps one HTTP client: building a client per request (TLS context and all)
     would cost the load generator more CPU than Parley spends on the comment. The schedule
-    starts once every sender has its client and connection (see :func:`_send`).
+    starts once every sender has its client and connection (see :func:`send_in_turn`).
     """
     schedule: dict[str, float] = {}
     lock = threading.Lock()
@@ -125,7 +125,7 @@ def offer(url: str, rate: float, seconds: float, senders: int = 32) -> dict[str,
         with lock:
             sent[comment_id] = at
 
-    _send(url, int(rate * seconds), senders, send, on_ready=begin)
+    send_in_turn(url, int(rate * seconds), senders, send, on_ready=begin)
     return sent
 
 

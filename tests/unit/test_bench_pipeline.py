@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from bench.pipeline import _send
+from bench.pipeline import send_in_turn
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -49,7 +49,9 @@ def test_every_sender_is_connected_before_the_first_number(server):
         with lock:
             sent.append(n)
 
-    _send(_url(server), 25, 4, send, on_ready=lambda: seen_at_ready.append(server.health_checks))
+    send_in_turn(
+        _url(server), 25, 4, send, on_ready=lambda: seen_at_ready.append(server.health_checks)
+    )
 
     assert seen_at_ready == [4]  # called once, after all four senders had connected
     assert sorted(sent) == list(range(25))  # each number exactly once
@@ -64,7 +66,7 @@ def test_a_failing_send_stops_the_others_and_is_raised(server):
         sent.append(n)
 
     with pytest.raises(AssertionError, match="comment 3"):
-        _send(_url(server), 1000, 4, send)
+        send_in_turn(_url(server), 1000, 4, send)
     assert len(sent) < 100  # the others stopped instead of sending the remaining numbers
 
 
@@ -74,4 +76,4 @@ def test_an_unreachable_server_is_raised_not_waited_for(server):
     server.server_close()
 
     with pytest.raises(httpx.ConnectError):
-        _send(url, 10, 4, lambda *_: None)
+        send_in_turn(url, 10, 4, lambda *_: None)
