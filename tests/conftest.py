@@ -44,6 +44,24 @@ def pytest_terminal_summary(terminalreporter):
 
 
 BACKENDS = ["sqlite", "sqlite-split", "postgres", "postgres-split"]
+POSTGRES_BACKENDS = {"postgres", "postgres-split"}
+
+
+def on_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test runs on a PostgreSQL value of the ``backend`` fixture
+    (parametrized directly or through the fixture)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("backend") in POSTGRES_BACKENDS
+
+
+def pytest_collection_modifyitems(config, items):
+    # The "postgres" marker selects what needs the PostgreSQL server: `-m postgres` runs
+    # those tests alone, `-m "not postgres"` everything else. Every test on PostgreSQL
+    # today gets it through `backend`; one that reached the server another way would carry
+    # @pytest.mark.postgres itself.
+    for item in items:
+        if on_postgres(item):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")
