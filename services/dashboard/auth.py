@@ -96,22 +96,29 @@ def login():
     password = request.form.get("password") or ""
     ip = request.remote_addr or "unknown"
     throttle = _throttle()
-    wait = throttle.retry_after(email, ip)
-    if wait:
+    # Counted as a failure before the password is checked: of a burst of guesses, only as
+    # many as the limits allow are ever checked.
+    attempt = throttle.attempt(email, ip)
+    if not attempt.taken:
+        wait = attempt.retry_after
         minutes = max(1, round(wait / 60))
         message = (
-            f"Too many failed sign-ins ({throttle.limit}). "
+            "Too many failed sign-ins. "
             f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
         )
         html = render_template("login.html", next=next_url, email=email, error=message)
         return html, 429, {"Retry-After": str(wait)}
-    with session_scope(container().stores.moderation) as db:
-        moderator = accounts.authenticate(db, email, password)
-        if moderator is not None:
-            accounts.audit(db, moderator.email, "login", moderator.email, ip=ip)
-            token = accounts.start_session(db, moderator, current_app.permanent_session_lifetime)
+    try:
+        with session_scope(container().stores.moderation) as db:
+            moderator = accounts.authenticate(db, email, password)
+            if moderator is not None:
+                accounts.audit(db, moderator.email, "login", moderator.email, ip=ip)
+                lifetime = current_app.permanent_session_lifetime
+                token = accounts.start_session(db, moderator, lifetime)
+    except Exception:
+        throttle.give_back(attempt)  # not a wrong password: the store failed
+        raise
     if moderator is None:
-        throttle.failed(email, ip)
         log.warning("dashboard sign-in failed", extra={"ip": ip})
         return render_template(
             "login.html",
@@ -119,7 +126,7 @@ def login():
             email=email,
             error="Wrong e-mail or password (or the account is disabled).",
         )
-    throttle.succeeded(email)
+    throttle.succeeded(email, ip, attempt)
     session.clear()  # a fresh session (and CSRF token) for the signed-in moderator
     session.permanent = True
     session["sid"] = token
