@@ -14,6 +14,7 @@ import uuid_utils
 from celery import Celery
 from kombu import Exchange, Queue
 
+from shared import broker
 from shared.config import Settings
 from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 
@@ -28,6 +29,7 @@ SWEEP = "parley.sweep"
 RECHECK = "parley.akismet_recheck"
 PURGE = "parley.purge"
 OPS_SAMPLE = "parley.ops_sample"  # beat's minute sample for the ops page
+RELAY_EVENTS = "parley.relay_events"  # beat's relay of the events outbox
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 _QUEUE_OF = {
@@ -40,6 +42,7 @@ _QUEUE_OF = {
     RECHECK: "maintenance",
     PURGE: "maintenance",
     OPS_SAMPLE: "maintenance",
+    RELAY_EVENTS: "maintenance",
 }
 # Published through the anonymous exchange: kombu's Redis transport then pushes straight
 # onto the list named by the routing key. Routing through a named exchange would depend on
@@ -73,7 +76,13 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        # kombu's Redis transport with the close path that a Redis restart took down
+        # guarded (see shared.broker for the cause and the kombu issues).
+        broker_transport=broker.TRANSPORT,
         broker_connection_retry_on_startup=True,
+        # A worker waits for Redis as long as it is away (Celery gives up after 100
+        # attempts by default, about an hour, and the worker exits).
+        broker_connection_max_retries=None,
         broker_connection_timeout=2,
         broker_transport_options={
             # Longer than any task can run, so Redis does not redeliver a task that is
