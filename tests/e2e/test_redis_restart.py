@@ -107,6 +107,7 @@ def statuses(container, ids) -> dict[str, str]:
         return dict(rows.all())
 
 
+@pytest.mark.timeout(180)  # eight restarts and the sweeps after them: 35-40 s, more when busy
 def test_worker_survives_redis_restarts(tmp_path):
     db = f"sqlite:///{tmp_path}/p.db"
     upgrade(db, db)
