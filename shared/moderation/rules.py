@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from shared.moderation import textcheck as tc
+from shared.moderation.terms import find_terms
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -220,14 +221,15 @@ def rule_link_markup(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
 
 
 def _word_rule(rule: str, what: str, text: str, terms: frozenset[str]) -> Signal | None:
-    hits = tc.find_terms(text, terms)
+    hits = find_terms(text, terms)
     if not hits:
         return None
     words = tc.listing(f'"{term}"' for term, _ in hits)
     label = what if len(hits) == 1 else what + "s"
     detail = f"{label} {words}"
-    if any(disguised for _, disguised in hits):
-        detail += " (disguised with look-alike or invisible characters)"
+    disguises = [disguise for _, disguise in hits if disguise]
+    if disguises:
+        detail += f" (disguised with {' and '.join(dict.fromkeys(disguises))})"
     return _signal(rule, detail)
 
 

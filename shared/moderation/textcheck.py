@@ -1,7 +1,8 @@
 """Text inspection helpers behind the moderation rules: links, words, scripts, shapes.
 
 Everything here is a pure function of strings. The rules in :mod:`shared.moderation.rules`
-turn what these find into scored, explained signals.
+turn what these find into scored, explained signals; :mod:`shared.moderation.terms` finds
+listed words in the forms made here.
 """
 
 from __future__ import annotations
@@ -37,34 +38,55 @@ _BARE_DOMAIN = re.compile(
 )
 _TRAILING = ".,;:!?'\"*"
 
+# These run on untrusted 10,000-character input, so each must take time linear in it. A
+# pattern whose quantified parts can share characters ("[^<>]*" then "href" then "[^<>]*")
+# backtracks over every way of splitting a run between them: "<a " + "href=" * 500 took 21 s.
+# So each class below excludes whatever may follow it, repeats are possessive ("*+", "++"),
+# and the HTML link is found in two steps, the tag first and its href inside the tag.
 # Bracket contents exclude the opening bracket too, so that a run of "[[[[" or "<a <a <a"
-# is scanned once, not once per bracket (these run on untrusted 10,000-character input).
+# is scanned once, not once per bracket.
 _MARKUP = {
-    "BBCode [url]": re.compile(r"\[url(?:=[^\[\]]*)?\]", re.IGNORECASE),
-    "HTML <a href>": re.compile(r"<a\s[^<>]*href\s*=", re.IGNORECASE),
-    "Markdown [text](url)": re.compile(r"\[[^\[\]\n]+\]\(\s*(?:https?://|www\.)", re.IGNORECASE),
+    "BBCode [url]": re.compile(r"\[url(?:=[^\[\]]*+)?\]", re.IGNORECASE),
+    "HTML <a href>": re.compile(r"<a\s[^<>]*href\s*+=", re.IGNORECASE),
+    "Markdown [text](url)": re.compile(r"\[[^\[\]\n]++\]\(\s*+(?:https?://|www\.)", re.IGNORECASE),
 }
 # Replaced by the bare target before links are counted, so that "[url=X]X[/url]" is one link.
-_MARKUP_LINKS = (
-    re.compile(r"\[url=([^\[\]]*)\]([^\[]*)\[/url\]", re.IGNORECASE),
-    re.compile(r"<a\s[^<>]*href\s*=\s*[\"']?([^\"'\s<>]+)[^<>]*>([^<]*)</a\s*>", re.IGNORECASE),
-    re.compile(r"\[([^\[\]\n]+)\]\(\s*([^()\s]+)(?:\s+[^()]*)?\)"),
-)
+_BBCODE_LINK = re.compile(r"\[url=([^\[\]]*+)\]([^\[]*+)\[/url\]", re.IGNORECASE)
+_HTML_LINK = re.compile(r"<a\s([^<>]*+)>([^<]*+)</a\s*+>", re.IGNORECASE)
+# The last href in a tag's attributes and its value. The leading "[^<>]*" backtracks from the
+# tag's end to each "href" once; nothing after the "href" can backtrack.
+_HREF = re.compile(r"[^<>]*href\s*+=\s*+[\"']?+([^\"'\s<>]++)", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"\[([^\[\]\n]++)\]\(\s*+([^()\s]++)(?:\s[^()]*+)?+\)")
 
 
 def _trim(url: str) -> str:
-    url = url.rstrip(_TRAILING)
+    end = _trimmed_end(url, len(url))
     # A closing parenthesis belongs to the URL only when the URL opened one (Wikipedia).
-    while url.endswith(")") and url.count("(") < url.count(")"):
-        url = url[:-1].rstrip(_TRAILING)
-    return url
+    # Counted once: recounting after each ")" made "x.ru/)))…" quadratic.
+    surplus = url.count(")", 0, end) - url.count("(", 0, end)
+    while surplus > 0 and url[end - 1 : end] == ")":
+        end = _trimmed_end(url, end - 1)
+        surplus -= 1
+    return url[:end]
+
+
+def _trimmed_end(url: str, end: int) -> int:
+    """Where ``url[:end]`` ends once trailing punctuation is stripped."""
+    while end and url[end - 1] in _TRAILING:
+        end -= 1
+    return end
+
+
+def _html_target(match: re.Match[str]) -> str:
+    href = _HREF.match(match.group(1))
+    # A link tag without an href is left as written, as if never matched.
+    return f" {href.group(1)} " if href else match.group(0)
 
 
 def _unwrap_markup(text: str) -> str:
-    bbcode, html, markdown = _MARKUP_LINKS
-    text = bbcode.sub(lambda m: f" {m.group(1)} ", text)
-    text = html.sub(lambda m: f" {m.group(1)} ", text)
-    return markdown.sub(lambda m: f" {m.group(2)} ", text)
+    text = _BBCODE_LINK.sub(lambda m: f" {m.group(1)} ", text)
+    text = _HTML_LINK.sub(_html_target, text)
+    return _MARKDOWN_LINK.sub(lambda m: f" {m.group(2)} ", text)
 
 
 def find_links(text: str, known_hosts: Collection[str] = ()) -> list[str]:
@@ -258,49 +280,6 @@ def _unmasked(text: str) -> str:
         return word
 
     return unicodedata.normalize("NFKC", re.sub(r"\w+", fold, text)).casefold()
-
-
-@lru_cache(maxsize=1024)  # list terms repeat for every comment
-def _skeleton_pattern(term: str) -> re.Pattern[str] | None:
-    return _term_pattern(skeleton_form(term))
-
-
-@lru_cache(maxsize=256)
-def _term_pattern(term: str) -> re.Pattern[str] | None:
-    words = term.split()
-    if not words:
-        return None
-    # Unicode word boundaries: "cunt" is not found in "Scunthorpe", nor "sex" in "Essex".
-    body = r"[\s\-_]+".join(re.escape(word) for word in words)
-    return re.compile(rf"(?<!\w){body}(?!\w)")
-
-
-def find_terms(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
-    """Listed words and phrases present in ``text`` as whole words, case-insensitively.
-
-    Returns ``(term, disguised)`` pairs in sorted order; ``disguised`` is True when the term
-    was found only after undoing look-alike letters, accents or invisible characters.
-    """
-    plain = plain_form(text)
-    skeleton: str | None = None
-    nothing_undone = False  # the skeleton is the plain text itself
-    hits = []
-    for term in sorted(set(terms)):
-        pattern = _term_pattern(plain_form(term))
-        if pattern is None:
-            continue
-        if pattern.search(plain):
-            hits.append((term, False))
-            continue
-        if skeleton is None:
-            skeleton = skeleton_form(text)
-            nothing_undone = skeleton == plain
-        folded = _skeleton_pattern(term)
-        if folded is None or (folded is pattern and nothing_undone):
-            continue  # the same search in the same text: it did not match above
-        if folded.search(skeleton):
-            hits.append((term, True))
-    return hits
 
 
 # --- characters and scripts -------------------------------------------------------------
