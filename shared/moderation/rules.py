@@ -234,7 +234,7 @@ def _word_rule(rule: str, what: str, text: str, terms: frozenset[str]) -> Signal
 
 
 def rule_block_word(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
-    """A moderator's block word, as a whole word, even when disguised."""
+    """A moderator's block word, as a whole word, even when disguised or spelled out."""
     text = f"{facts.author_name}\n{facts.content}"
     return _word_rule("block_word", "blocked word", text, ctx.block_words)
 

@@ -311,6 +311,46 @@ def test_block_word_false_positives(text):
     assert rule_block_word(facts(text), ctx(**BLOCK)) is None
 
 
+@pytest.mark.parametrize(
+    "text", ["buy v i a g r a", "buy v.i.a.g.r.a", "buy vi4gra", "buy v1agra", "V-I-A-G-R-A!"]
+)
+def test_block_word_spelled_out_or_with_digits(text):
+    s = rule_block_word(facts(text), ctx(**BLOCK))
+    assert s is not None and s.score == 3.0
+    assert s.detail == (
+        'blocked word "viagra" (disguised with spaced-out letters or digits for letters)'
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "via grace",
+        "4 gr8 days",
+        "The A55 road, 455 people",
+        "S c u n t h o r p e",
+        "cl4ss, 4ssassin, c0cktail",
+        "Sus5ex and 3ssex",
+    ],
+)
+def test_block_word_spelling_false_positives(text):
+    assert rule_block_word(facts(text), ctx(**BLOCK)) is None
+
+
+def test_block_word_detail_names_each_disguise():
+    s = rule_block_word(facts("v\u0456agra and a p4yday l0an"), ctx(**BLOCK))
+    assert s is not None and s.detail == (
+        'blocked words "payday loan", "viagra" (disguised with spaced-out letters or digits '
+        "for letters and look-alike or invisible characters)"
+    )
+
+
+def test_hold_word_spelled():
+    s = rule_hold_word(facts("b1tc0in on t e l e g r a m"), ctx())
+    assert s is not None and s.score == 1.0
+    assert s.detail.startswith('watched words "bitcoin", "telegram" (disguised with spaced-out')
+
+
 def test_hold_word():
     s = rule_hold_word(facts("Great Investment   Opportunity in BITCOIN"), ctx())
     assert s is not None and s.score == 1.0

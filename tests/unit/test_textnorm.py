@@ -1,6 +1,7 @@
 """Text normalisation: the similarity key folds what a spammer can cheaply vary."""
 
 import string
+import time
 
 import pytest
 
@@ -25,3 +26,12 @@ def test_the_ascii_short_way_folds_exactly_like_the_general_one():
     samples += [chr(code) * 3 for code in range(128)]
     for text in samples:
         assert text.lower().translate(str.maketrans("", "", string.digits)) == _folded(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["_-" * 5000, "a\u0301" * 5000, "1 " * 5000, "\u200b." * 5000, "ß" * 10000]
+)
+def test_similarity_key_is_linear_on_long_input(text):
+    start = time.perf_counter()
+    similarity_key(text)
+    assert time.perf_counter() - start < 0.5
