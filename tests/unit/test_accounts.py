@@ -165,12 +165,22 @@ def test_add_moderator_command(container):
 
 
 def test_throttle_falls_back_to_memory_without_redis():
-    throttle = LoginThrottle("redis://127.0.0.1:1/0", "2 per minute")
-    assert throttle.retry_after("a@example.org", "192.0.2.1") is None
-    throttle.failed("a@example.org", "192.0.2.1")
-    throttle.failed("a@example.org", "192.0.2.1")
-    assert 0 < throttle.retry_after("A@example.org", "192.0.2.99") <= 60
-    throttle.succeeded("a@example.org")
-    assert throttle.retry_after("a@example.org", "192.0.2.99") is None
-    assert throttle.retry_after("b@example.org", "192.0.2.1") is not None
-    assert throttle.limit == "2 failed sign-ins in 1 minute"
+    # Port 1 refuses: every count goes to this process's memory, with the same limits.
+    throttle = LoginThrottle(
+        "redis://127.0.0.1:1/0", "2 per minute", "3 per minute", "4 per minute"
+    )
+    assert throttle.attempt("a@example.org", "192.0.2.1").taken
+    assert throttle.attempt("a@example.org", "192.0.2.1").taken
+    refused = throttle.attempt("A@example.org", "192.0.2.1")  # e-mails compare case-folded
+    assert not refused.taken and 0 < refused.retry_after <= 60
+    # The owner from another address is not locked out by that address's failures...
+    owner = throttle.attempt("a@example.org", "192.0.2.99")
+    assert owner.taken
+    throttle.succeeded("a@example.org", "192.0.2.99", owner)
+    # ...while the account's own limit across addresses still stops a spread guess.
+    assert throttle.attempt("a@example.org", "192.0.2.50").taken
+    assert not throttle.attempt("a@example.org", "192.0.2.51").taken
+    # The address's limit across accounts: 4 in all from 192.0.2.1 (two counted above).
+    assert throttle.attempt("b@example.org", "192.0.2.1").taken
+    assert throttle.attempt("c@example.org", "192.0.2.1").taken
+    assert not throttle.attempt("d@example.org", "192.0.2.1").taken
