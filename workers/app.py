@@ -26,7 +26,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from shared import logs, taskqueue
+from shared import events, logs, taskqueue
 from shared.config import load_settings
 from shared.ops import collector, series
 from workers import runtime
@@ -53,6 +53,13 @@ app.conf.beat_schedule = {
         "schedule": float(min(settings.akismet_recheck_seconds, 60)),
     },
     "purge": {"task": taskqueue.PURGE, "schedule": 3600.0},
+    # Events left in the outbox (docs/contract.md §6) reach the stream within seconds of
+    # Redis coming back; a run that waited past the next one's time is dropped.
+    "relay-events": {
+        "task": taskqueue.RELAY_EVENTS,
+        "schedule": events.RELAY_SECONDS,
+        "options": {"expires": events.RELAY_SECONDS * 2},
+    },
     # A stale sample is worthless: drop it rather than run it late.
     "ops-sample": {
         "task": taskqueue.OPS_SAMPLE,

@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.exc import OperationalError
 
-from shared import taskqueue
+from shared import events, taskqueue
 from shared.moderation import actions, maintenance, pipeline, publishing
 from shared.ops import series
 from shared.spam import FeedbackError
@@ -74,6 +74,16 @@ def sweep() -> dict:
     if done["announced"] or done["check"] or done["publish"]:
         log.info("sweeper re-queued comments", extra=done)
     return done
+
+
+@app.task(name=taskqueue.RELAY_EVENTS)
+def relay_events() -> int:
+    """Send the recorded events that the processes making the changes could not (Redis was
+    down, or they died between their commit and the relay); the number sent."""
+    sent = events.relay_pending(container())
+    if sent:
+        log.info("events relayed from the outbox", extra={"sent": sent})
+    return sent
 
 
 @app.task(name=taskqueue.RECHECK)

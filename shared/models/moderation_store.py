@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -82,6 +83,11 @@ class Comment(ModerationBase):
 
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sweeper or the Akismet recheck last queued the comment's check. NULL: only
+    # the intake's hand-off queued it, at ``created_at`` (the hand-off writes nothing more).
+    # The sweeper compares it with the oldest message still waiting in the queue, so a
+    # comment whose check is merely waiting is not queued again (maintenance.sweep).
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped on every publication so that each publication has its own exactly-once key.
     publication: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -134,6 +140,34 @@ def history_row(
         to_status=to_status,
         note=note,
     )
+
+
+class EventOutbox(ModerationBase):
+    """An event (docs/contract.md §6) recorded with its status change, not yet relayed.
+
+    Inserted in the transaction that makes the change, so the change and its event commit
+    together or not at all, whether or not Redis answers. Relayed to ``parley:events`` in
+    ``id`` order and deleted once Redis took it (:mod:`shared.events`). ``event_id`` is
+    drawn once, at insert: every relay of the row, a repeat after a crash included, sends
+    the same one. No foreign key: a comment purged before its last event is relayed still
+    has that event sent.
+    """
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index("ix_event_outbox_comment_id", "comment_id"),)
+
+    # Ids grow with each insert, so one comment's pending events sort in the order of its
+    # changes (each change is inserted after its conditional update, which waits for the
+    # previous change to commit). 64-bit on PostgreSQL; on SQLite only an INTEGER PRIMARY
+    # KEY is the (64-bit) rowid, and a new rowid is above every row present.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(32))
+    comment_id: Mapped[str] = mapped_column(String(32))
+    article: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ListEntry(ModerationBase):

@@ -120,7 +120,7 @@ def moderate(
             raise Conflict(
                 f"the comment changed while you were deciding (it is no longer {from_status}); reload it"
             )
-    outbox.flush(container)
+    outbox.relay(container)
     if needs_unpublish(from_status, target):
         try:
             unpublish_comment(container, comment.id)

@@ -21,7 +21,7 @@ from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
 from shared.moderation.publishing import insert_public_rows, public_row, publish_comment
 from shared.moderation.rules import CommentFacts, evaluate
-from shared.moderation.transitions import Outbox
+from shared.moderation.transitions import Outbox, move_events
 from shared.ops.metrics import CHECK_SECONDS, COMMENTS_DECIDED
 from shared.ops.series import record_decisions
 from shared.spam import akismet_payload
@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 class Claimed:
     comment: Comment
     token: int  # attempts after the claim: the lease holder's proof
+
+    @property
+    def recheck(self) -> bool:
+        """Whether this check is a recheck, as the row says: only a comment held for an
+        Akismet error comes back to a check once decided. So a recheck stays one when its
+        worker died and the sweeper's task, or the redelivered one, finishes it."""
+        return self.comment.decided_at is not None
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,14 @@ _CLAIM = _claim_where(
         and_(Comment.status == "checking", Comment.lease_until < _NOW),
     )
 )
-# Comments held for an Akismet error whose recheck is due.
-_CLAIM_HELD = _claim_where(and_(Comment.status == "held", Comment.akismet_next_check_at <= _NOW))
+# Comments held for an Akismet error whose recheck is due, and those whose rechecking
+# worker died (a redelivered recheck finishes the job without waiting for the sweeper).
+_CLAIM_HELD = _claim_where(
+    or_(
+        and_(Comment.status == "held", Comment.akismet_next_check_at <= _NOW),
+        and_(Comment.status == "checking", Comment.lease_until < _NOW),
+    )
+)
 _LOAD = select(Comment).where(Comment.id.in_(bindparam("c_ids", expanding=True)))
 
 
@@ -117,7 +130,8 @@ def _next_check(container: Container, comment: Comment, verdict: str):
 
 def judge(container: Container, leases: list[Claimed], recheck: bool = False) -> list[Judged]:
     """Rules, then Akismet for the comments the rules did not settle; no transaction is
-    open meanwhile. The Akismet calls of a batch run side by side."""
+    open meanwhile. The Akismet calls of a batch run side by side. A recheck (``recheck``,
+    or a lease on a comment decided before) tells Akismet ``recheck_reason=retry``."""
     settings = container.settings
     # Read outside any write transaction: SQLite's single write lock is held only for
     # the claim and the record.
@@ -136,7 +150,7 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
             judged.append(Judged(lease, decision, akismet))
             continue
         payload = akismet_payload(
-            lease.comment, settings, recheck_reason="retry" if recheck else None
+            lease.comment, settings, recheck_reason="retry" if recheck or lease.recheck else None
         )
         asks.append((len(judged), signals, thresholds, payload))
         judged.append(None)
@@ -203,8 +217,10 @@ _DECIDE = (
 
 
 def _decision_row(container: Container, item: Judged, recheck: bool, now, publish: bool):
-    """The parameters of :data:`_DECIDE` and the history entries of one decision."""
+    """The parameters of :data:`_DECIDE`, the history entries and the events of one
+    decision."""
     comment, decision, akismet = item.lease.comment, item.decision, item.akismet
+    recheck = recheck or item.lease.recheck
     if recheck:
         akismet["rechecks"] = int((comment.akismet or {}).get("rechecks", 0)) + 1
     next_check, gave_up = _next_check(container, comment, akismet["verdict"])
@@ -240,31 +256,38 @@ def _decision_row(container: Container, item: Judged, recheck: bool, now, publis
         b_published_at=now if status == "published" else comment.published_at,
         b_publication=comment.publication + (status == "published"),
     )
-    return params, history
+    moved = [
+        event
+        for entry in history
+        for event in move_events(
+            entry["from_status"], entry["to_status"], comment.id, comment.article_slug, now
+        )
+    ]
+    return params, history, moved
 
 
 def _store(conn, judged: list[Judged], prepared: list, now, outbox: Outbox):
-    """The decisions inside the record transaction, from the parameters and history that
-    :func:`_decision_row` prepared before it began (the write lock is held for the
-    statements alone). Per comment, its new status, or None if the lease was lost."""
+    """The decisions inside the record transaction, from the parameters, history and
+    events that :func:`_decision_row` prepared before it began (the write lock is held for
+    the statements alone). Per comment, its new status, or None if the lease was lost.
+    The events of the decisions recorded go into the outbox in the same transaction."""
     statuses: list[str | None] = []
     history: list[dict] = []
     public: list[dict] = []
-    for item, (params, entries) in zip(judged, prepared, strict=True):
+    for item, (params, entries, moved) in zip(judged, prepared, strict=True):
         if conn.execute(_DECIDE, params).rowcount != 1:
             statuses.append(None)
             continue
         statuses.append(params["b_status"])
         history += entries
-        comment = item.lease.comment
-        for entry in entries:
-            outbox.add(entry["from_status"], entry["to_status"], comment.id, comment.article_slug)
+        outbox.events += moved
         if params["b_status"] == "published":
-            public.append(public_row(comment, now))
+            public.append(public_row(item.lease.comment, now))
     if history:
         conn.execute(insert(CommentHistory), history)
     if public:
         insert_public_rows(conn, public)
+    outbox.write(conn)  # the batch's events: one insert, after the updates
     return statuses
 
 
@@ -277,7 +300,7 @@ def record(container: Container, judged: list[Judged], recheck: bool) -> dict[st
     prepared = [_decision_row(container, item, recheck, now, publish_here) for item in judged]
     with container.stores.moderation_engine.begin() as conn:  # takes the write lock
         stored = _store(conn, judged, prepared, now, outbox)
-    outbox.flush(container)
+    outbox.relay(container)
     statuses: dict[str, str] = {}
     timings = []
     for item, status in zip(judged, stored, strict=True):

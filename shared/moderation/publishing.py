@@ -93,7 +93,7 @@ def publish_comment(container: Container, comment_id: str) -> bool:
             insert_public_rows(session, public_row(comment, now))
         with session_scope(container.stores.moderation) as session:
             done = _mark_published(session, comment, now, outbox)
-    outbox.flush(container)
+    outbox.relay(container)
     if done:
         log.info(
             "comment published", extra={"comment_id": comment_id, "request_id": comment.request_id}

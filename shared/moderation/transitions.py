@@ -2,17 +2,21 @@
 
 Every change is ``UPDATE … WHERE id = ? AND status = <expected>`` (plus an optional guard),
 so two workers, a redelivered task or a moderator racing a worker can never both win.
-Events are appended only after the change is committed.
+Its events are recorded in the outbox in the same transaction (after the update, so one
+comment's events are recorded in the order of its changes) and relayed to Redis after
+the commit (:mod:`shared.events`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from shared import events
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.states import events_for
 
@@ -20,22 +24,47 @@ if TYPE_CHECKING:
     from shared.bootstrap import Container
 
 
+def move_events(
+    from_status: str, to_status: str, comment_id: str, article: str, at: datetime | None = None
+) -> list[dict]:
+    """The events of one move (:func:`shared.events.new_event` dicts), in order."""
+    return [
+        events.new_event(type_, comment_id, article, at)
+        for type_ in events_for(from_status, to_status)
+    ]
+
+
 @dataclass
 class Outbox:
-    """Events of one unit of work, sent after it commits."""
+    """Events of one unit of work: recorded in its transaction (:meth:`write`), relayed
+    once it commits (:meth:`relay`)."""
 
-    pending: list[tuple[str, str, str]] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    written: int = 0
 
-    def add(self, from_status: str, to_status: str, comment_id: str, article: str) -> None:
-        for type_ in events_for(from_status, to_status):
-            self.pending.append((type_, comment_id, article))
+    def add(
+        self,
+        from_status: str,
+        to_status: str,
+        comment_id: str,
+        article: str,
+        at: datetime | None = None,
+    ) -> None:
+        """The events of one move (none for an inner step), each with its ``event_id``."""
+        self.events += move_events(from_status, to_status, comment_id, article, at)
 
-    def flush(self, container: Container) -> None:
-        if self.pending:
-            container.events.append_many(
-                [(type_, comment_id, article, None) for type_, comment_id, article in self.pending]
-            )
-        self.pending.clear()
+    def write(self, conn) -> None:
+        """Insert the events added since the last write, in the caller's transaction."""
+        events.record(conn, self.events[self.written :])
+        self.written = len(self.events)
+
+    def relay(self, container: Container) -> None:
+        """After the commit: send this unit's events (and any older pending ones of the
+        same comments) to the stream; what cannot be sent waits for the periodic relay."""
+        if self.events:
+            events.relay_after_commit(container, [event["comment_id"] for event in self.events])
+        self.events.clear()
+        self.written = 0
 
 
 def transition(
@@ -53,7 +82,9 @@ def transition(
     """Move ``comment`` from its current status to ``to_status`` if nobody moved it first.
 
     Returns False (and changes nothing) when the row is no longer in the status the
-    caller saw. ``values`` are further columns to set in the same update.
+    caller saw. ``values`` are further columns to set in the same update. The move's
+    events are recorded in ``session``'s transaction; the caller relays ``outbox`` after
+    the commit.
     """
     from_status = comment.status
     now = utcnow()
@@ -72,6 +103,9 @@ def transition(
         insert(CommentHistory),
         history_row(comment.id, now, actor, action, from_status, to_status, note),
     )
-    if outbox is not None:
-        outbox.add(from_status, to_status, comment.id, comment.article_slug)
+    # Recorded whether or not the caller relays them: without an outbox of the caller's,
+    # the periodic relay sends them.
+    outbox = outbox if outbox is not None else Outbox()
+    outbox.add(from_status, to_status, comment.id, comment.article_slug, now)
+    outbox.write(session)
     return True

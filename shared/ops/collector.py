@@ -13,7 +13,8 @@ the variable, ``/metrics`` shows this process's own counters only (tests, one-of
 
 Gauges describing shared state are not recorded by anyone: :class:`ParleyCollector`
 computes them when scraped, from Redis (queue depths, live workers) and the database
-(comments by status, oldest unchecked age), so they are right whichever process serves.
+(comments by status, oldest unchecked age, events not yet relayed), so they are right
+whichever process serves.
 The ops page's series (:mod:`shared.ops.series`) read the same queue depths and age.
 """
 
@@ -103,6 +104,14 @@ def comment_counts(container) -> dict[str, int]:
         return counts_by_status(session)
 
 
+def events_pending(container) -> int:
+    """Events recorded in the outbox and not yet relayed to the stream (docs/contract.md §6)."""
+    from shared.events import pending_count
+
+    with container.stores.moderation_read() as session:
+        return pending_count(session)
+
+
 class ParleyCollector:
     """The gauges of docs/contract.md §7 (plus ``parley_workers_alive``), computed when scraped.
 
@@ -146,6 +155,7 @@ class ParleyCollector:
         try:
             counts = comment_counts(self.container)
             age = oldest_unchecked_age(self.container)
+            pending = events_pending(self.container)
         except Exception as exc:
             log.debug("metrics: database unreadable", extra={"error": str(exc)})
             return [], False
@@ -157,7 +167,12 @@ class ParleyCollector:
             "Age of the oldest comment received but not yet decided (0 if none).",
             value=age,
         )
-        return [by_status, oldest], True
+        events = GaugeMetricFamily(
+            "parley_events_pending",
+            "Events recorded with their change and not yet relayed to the stream.",
+            value=pending,
+        )
+        return [by_status, oldest, events], True
 
 
 class _ThisProcess:
