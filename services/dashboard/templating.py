@@ -1,5 +1,7 @@
 """Jinja filters and globals of the dashboard's templates. Autoescaping stays on: user
-text is never marked safe; links from user data pass :func:`http_url`."""
+text is never marked safe; links from user data pass :func:`http_url`; text from readers
+passes ``reveal_bidi``, which shows each directional control as a marker (a moderator sees
+what was sent, and it reorders nothing on the page)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from shared import timefmt
 from shared.moderation.review import MAX_SHOWN, wave_signature
 from shared.moderation.states import allowed_actions
 from shared.ops import collector
+from shared.textnorm import encode_bidi, reveal_bidi
 
 QUEUE_LABELS = {"held": "Held", "spam": "Spam", "published": "Published", "rejected": "Rejected"}
 ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "reject": "Reject"}
@@ -22,9 +25,11 @@ ACTION_KEYS = {"approve": "a", "spam": "s", "reject": "r"}
 
 
 def http_url(value: str | None) -> str:
-    """``value`` if it is an http(s) URL, else "#": no javascript: or data: links."""
+    """``value`` if it is an http(s) URL, else "#": no javascript: or data: links. Its
+    directional controls are percent-encoded, as a browser would send them anyway, so that
+    the address shown when the link is hovered is not reordered by them."""
     if value and urlsplit(value.strip()).scheme in ("http", "https"):
-        return value.strip()
+        return encode_bidi(value.strip())
     return "#"
 
 
@@ -70,6 +75,7 @@ def install(app: Flask) -> None:
         iso=iso,
         iso_z=partial(timefmt.iso, precise=True),
         number=number,
+        reveal_bidi=reveal_bidi,
     )
     app.jinja_env.globals.update(
         allowed_actions=allowed_actions,
