@@ -13,7 +13,7 @@ export PARLEY_ENV ?= development
 METRICS_DIR ?= $(CURDIR)/var/metrics
 unexport PROMETHEUS_MULTIPROC_DIR
 
-.PHONY: help install redis browser migrate run test test-fast lint format bench clean
+.PHONY: help install redis browser nginx migrate run test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,11 +33,15 @@ redis: ## Start a local Redis if none answers
 browser: ## Install Debian's Chromium for the browser tests if it is missing
 	@scripts/ensure-browser
 
+nginx: ## Install Debian's nginx for the proxy test if it is missing
+	@scripts/ensure-nginx
+
 migrate: install ## Create or upgrade the schema of both stores
 	@mkdir -p var
 	@$(BIN)/parley migrate
 
 run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker, beat (Ctrl-C stops all)
+	@echo "==> no proxy in front (local demo): see README 'Production: the proxy in front'"
 	@$(BIN)/parley seed-demo
 	@$(BIN)/parley ensure-demo-admin
 	@rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
@@ -47,7 +51,7 @@ run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker
 	 echo "==> demo article: http://127.0.0.1:8000/   dashboard: http://127.0.0.1:8001/admin/"; \
 	 exec $(BIN)/honcho -f Procfile start
 
-test: install redis browser ## Run the whole suite: unit, integration (Redis, SQLite, PostgreSQL), e2e, browser
+test: install redis browser nginx ## Run the whole suite: unit, integration (Redis, SQLite, PostgreSQL), e2e, browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install redis ## Unit and integration tests only (no processes, no browser)

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from cli.main import main as parley_cli
-from shared.config import ENV_VARS
+from shared.config import ENV_VARS, Settings
 from shared.taskqueue import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +203,69 @@ def test_production_shape():
         assert any(
             v.split(":")[0] in volumes and v.split(":")[1] == mount for v in svc["volumes"]
         ), name
+
+
+# --- the buffering proxy in front (README, "Production: the proxy in front") ------------------
+
+NGINX_CONF = ROOT / "ops" / "nginx" / "nginx.conf"
+
+
+def nginx_directives(text: str) -> dict[str, list[str]]:
+    """Every simple directive of an nginx file (name -> its values, in order), comments out."""
+    found: dict[str, list[str]] = {}
+    for statement in re.sub(r"#[^\n]*", "", text).replace("{", ";").replace("}", ";").split(";"):
+        words = statement.split(None, 1)
+        if words:
+            found.setdefault(words[0], []).append(words[1].strip() if len(words) > 1 else "")
+    return found
+
+
+def bound_port(svc: dict) -> int:
+    command = svc["command"]
+    return int(command[command.index("--bind") + 1].rsplit(":", 1)[1])
+
+
+def test_the_proxy_is_the_only_way_in():
+    proxy = SERVICES["proxy"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", proxy["image"]), "pin the nginx image"
+    assert "./ops/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert NGINX_CONF.is_file()
+    assert proxy["restart"] == "unless-stopped"
+    for name in ("api", "dashboard"):
+        svc = PARLEY[name]
+        assert "ports" not in svc, f"{name} must be reached through the proxy only"
+        assert svc["environment"]["PARLEY_TRUSTED_PROXIES"] == "1", name
+        assert proxy["depends_on"][name]["condition"] == "service_healthy", name
+    # The dashboard stays on the host's loopback, as it was.
+    assert "127.0.0.1:8001:8001" in proxy["ports"]
+    conf = nginx_directives(NGINX_CONF.read_text())
+    # Upstreams and listeners match the compose services' ports.
+    assert [value for value in conf["server"] if value] == [
+        f"api:{bound_port(PARLEY['api'])}",
+        f"dashboard:{bound_port(PARLEY['dashboard'])}",
+    ]
+    listens = [value.split()[0] for value in conf["listen"]]
+    published = {mapping.rsplit(":", 1)[1] for mapping in proxy["ports"]}
+    assert set(listens) == published
+
+
+def test_the_proxy_limits_slow_and_large_requests():
+    conf = nginx_directives(NGINX_CONF.read_text())
+    for directive in (
+        "client_header_timeout",
+        "client_body_timeout",
+        "send_timeout",
+        "keepalive_timeout",
+        "large_client_header_buffers",
+    ):
+        assert directive in conf, directive
+    assert conf["proxy_request_buffering"] == ["on"] and conf["proxy_buffering"] == ["on"]
+    # The api's limit (PARLEY_MAX_BODY_BYTES' default) is the proxy's, first listed (http).
+    size = conf["client_max_body_size"][0]
+    assert int(size.removesuffix("k")) * 1024 == Settings.model_fields["max_body_bytes"].default
+    headers = {value.split()[0]: value.split(None, 1)[1] for value in conf["proxy_set_header"]}
+    assert headers["X-Forwarded-For"] == "$proxy_add_x_forwarded_for"
+    assert headers["X-Forwarded-Proto"] == "$scheme"
+    assert "X-Forwarded-Host" in headers
+    # Set once, in http: a block with a proxy_set_header of its own would drop these.
+    assert len(conf["proxy_set_header"]) == len(headers)
