@@ -40,7 +40,7 @@ migrate: install ## Create or upgrade the schema of both stores
 	@mkdir -p var
 	@$(BIN)/parley migrate
 
-run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker, beat (Ctrl-C stops all)
+run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker, beat (a crashed one restarts; Ctrl-C stops all)
 	@echo "==> no proxy in front (local demo): see README 'Production: the proxy in front'"
 	@$(BIN)/parley seed-demo
 	@$(BIN)/parley ensure-demo-admin
@@ -49,7 +49,7 @@ run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker
 	 export PARLEY_SECRET_KEY="$${PARLEY_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"; \
 	 export PATH="$(CURDIR)/$(BIN):$$PATH"; \
 	 echo "==> demo article: http://127.0.0.1:8000/   dashboard: http://127.0.0.1:8001/admin/"; \
-	 exec $(BIN)/honcho -f Procfile start
+	 exec $(BIN)/python scripts/supervise Procfile
 
 test: install redis browser nginx ## Run the whole suite: unit, integration (Redis, SQLite, PostgreSQL), e2e, browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
