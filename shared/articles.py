@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, bindparam, func, select, tuple_
 from sqlalchemy.exc import DBAPIError
@@ -150,18 +150,35 @@ class BadCursor(ValueError):
     pass
 
 
+# A cursor's id is a comment id (32 hex digits today); anything longer is not one.
+_CURSOR_ID_MAX = 64
+
+
 def encode_cursor(published_at: datetime, id_: str) -> str:
     raw = f"{published_at.isoformat()}|{id_}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The ``(time, id)`` of a cursor from :func:`encode_cursor`; :class:`BadCursor` for
+    anything a page could not have written.
+
+    The time must carry its offset and be a time in UTC that Python can hold (a cursor is
+    compared with UTC times: ``0001-01-01T00:00+01:00`` parsed, and then overflowed in the
+    store's bind, a 500), and the id must be printable (PostgreSQL refuses NUL in text).
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, id_ = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), id_
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        at = at.astimezone(UTC)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor("cursor is not valid") from exc
+    if not id_ or len(id_) > _CURSOR_ID_MAX or not id_.isprintable():
+        raise BadCursor("cursor is not valid")
+    return at, id_
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import uuid_utils
 from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from services.http import container, problem
 from services.openapi import spec
@@ -17,12 +18,27 @@ from shared.articles import (
     published_json,
     published_page,
 )
-from shared.intake.submit import IntakeError, RequestMeta, find_replay, submit_comment
+from shared.intake.submit import (
+    KEY_FIELD,
+    IntakeError,
+    RequestMeta,
+    find_replay,
+    submit_comment,
+)
 from shared.models import Article, Comment
 
 public_api = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
+
 FORM = "application/x-www-form-urlencoded"
+
+
+@public_api.url_value_preprocessor
+def _no_nul_in_paths(endpoint, values) -> None:
+    """No slug or id holds NUL, and PostgreSQL refuses it in text: such a path was
+    answered as the store being unavailable (a 503), not as the 404 it is."""
+    if values and any("\x00" in value for value in values.values() if isinstance(value, str)):
+        raise NotFound("There is no such resource.")
 
 
 def _wants_html() -> bool:
@@ -59,16 +75,19 @@ def post_comment(slug: str):
     """Accept a comment: 202 (JSON) or 303 (form) only once it is committed."""
     parley = container()
     limiter = current_app.extensions["parley_limiter"]
+    data, from_form = _submission()
     meta = RequestMeta(
         user_ip=request.remote_addr or "0.0.0.0",
         user_agent=request.user_agent.string or None,
         referrer=request.referrer,
         accept_language=request.headers.get("Accept-Language"),
-        idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:255] or None,
+        idempotency_key=_idempotency_key(data, from_form),
         request_id=g.request_id,
     )
-    data, from_form = _submission()
-    replay = find_replay(parley, meta.idempotency_key)
+    try:
+        replay = find_replay(parley, meta.idempotency_key, slug, data)
+    except IntakeError as exc:
+        return _refused(exc, slug, data)
     if replay is None and limiter.enabled:
         wait = limiter.retry_after(meta.user_ip)
         if wait:
@@ -83,16 +102,48 @@ def post_comment(slug: str):
     try:
         accepted = replay or submit_comment(parley, slug, data, meta, replay_checked=True)
     except IntakeError as exc:
-        return _refuse(exc.status, exc.title, exc.detail, slug, data, errors=exc.errors)
+        return _refused(exc, slug, data)
     if not accepted.replayed:
         limiter.hit(meta.user_ip)
     if from_form:
+        # A path, not a URL: the Host header never names where the reader goes.
         return redirect(url_for("pages.article", slug=accepted.article) + "#comment-pending", 303)
-    status_url = url_for("public_api.comment_status", comment_id=accepted.id, _external=True)
+    status_url = _on_site(url_for("public_api.comment_status", comment_id=accepted.id))
     response = jsonify(id=accepted.id, status="pending", status_url=status_url)
     response.status_code = 202
     response.headers["Location"] = status_url
     return response
+
+
+def _idempotency_key(data: dict, from_form: bool) -> str | None:
+    """The request's ``Idempotency-Key`` header, or for a form post without one its
+    ``idempotency_key`` field (the demo page's form draws one per page)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None and from_form:
+        key = data.get("idempotency_key")
+    return (key or "").strip() or None
+
+
+@public_api.app_template_global()
+def new_idempotency_key() -> str:
+    """A key for one rendering of a comment form (the demo page's hidden
+    ``idempotency_key``): the same form sent twice is one comment and one answer."""
+    return uuid_utils.uuid4().hex
+
+
+def _on_site(path: str) -> str:
+    """The URL of this app's ``path`` on the configured site (``PARLEY_SITE_URL``), never
+    on whatever host the request named: a ``Host`` header is the client's to write."""
+    path = path.removeprefix(request.script_root)
+    return container().settings.site_url.rstrip("/") + path
+
+
+def _refused(exc: IntakeError, slug: str, data: dict):
+    """The answer to a refused submission (see :func:`_refuse`)."""
+    if exc.errors and KEY_FIELD in exc.errors:
+        # The key itself was refused: the form shown again draws a new one.
+        data = {name: value for name, value in data.items() if name != "idempotency_key"}
+    return _refuse(exc.status, exc.title, exc.detail, slug, data, errors=exc.errors)
 
 
 def _refuse(status, title, detail, slug, data, headers=None, errors=None):
@@ -178,4 +229,4 @@ def comment_status(comment_id: str):
 
 @public_api.get("/openapi.json")
 def openapi():
-    return jsonify(spec(request.host_url.rstrip("/")))
+    return jsonify(spec(container().settings.site_url.rstrip("/")))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, render_template, request
 
 from services.dashboard.auth import login_required
@@ -22,7 +20,7 @@ def activity():
         filters = da.ActivityFilters.parse(
             args.get("actor"), args.get("action"), args.get("from"), args.get("to")
         )
-        before = datetime.fromisoformat(args["before"]) if args.get("before") else None
+        before = da.parse_before(args.get("before"))
     except (da.BadFilter, ValueError) as exc:
         error = str(exc) if isinstance(exc, da.BadFilter) else "before must be an ISO 8601 time"
         filters, before = da.ActivityFilters(), None

@@ -6,8 +6,6 @@ action takes effect without a reload. Every form also works without JavaScript.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from services.dashboard.auth import actor, login_required, safe_next
@@ -218,7 +216,7 @@ def poll_json():
     try:
         status = request.args.get("status", "held")
         filters = filters_from(request.args, status)
-        since = _since(request.args.get("since"))
+        since = queries.parse_time("since", request.args.get("since"))
         shown = dq.shown_ids(request.args.get("shown"))
         now = utcnow()  # before reading: what changes during the reads comes next time
         with container().stores.moderation_read() as session:
@@ -248,13 +246,3 @@ def poll_json():
         waves=update.signature,
         waves_html=waves_html,
     )
-
-
-def _since(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadQuery("since", "must be an ISO 8601 time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -6,9 +6,9 @@ If another user's process holds the socket's name (on a shared host a name deriv
 default URLs can be guessed), the connecting process sees that peer's user, refuses it,
 and commits its own comments one by one, trying the socket again every half minute.
 
-If the writer dies between reading a row and answering, the request cannot know whether
-its row was committed and is told so (a 503); a row that was committed then is queued by
-the sweeper, and a retry with the same ``Idempotency-Key`` gets the first answer.
+If the writer dies between reading a row and answering (or does not answer in time), the
+request is told so with :class:`AnswerLost`, and its committer looks the row up: it may
+well have been committed (see :meth:`shared.intake.committer.GroupCommitter.insert`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 
 import orjson
 
-from shared.intake.protocol import WAIT_SECONDS, answer_for, frame, frames, send, unavailable
+from shared.intake.protocol import WAIT_SECONDS, answer_for, frame, frames, send
 from shared.intake.rows import RowWriter, store
 
 # How long a process commits alone before it tries the writer's socket again (see Alone).
@@ -29,6 +29,11 @@ ALONE_SECONDS = 30.0
 
 class NotSent(Exception):
     """The request never reached the writer: safe to send again elsewhere."""
+
+
+class AnswerLost(Exception):
+    """The request reached the writer, but its answer did not come back (the writer went
+    away, or did not answer in time): the row may or may not be committed."""
 
 
 class _Waiting:
@@ -60,7 +65,7 @@ class Channel:
 
     def request(self, payload: bytes) -> bytes:
         """The writer's answer to ``payload``. Raises :class:`NotSent` if it could not be
-        sent, or the 503 error if the connection broke before the answer came."""
+        sent, or :class:`AnswerLost` if it was sent and no answer came."""
         waiting = _Waiting()
         with self.lock:
             if self.broken:
@@ -76,12 +81,12 @@ class Channel:
                 raise NotSent(str(exc)) from exc
         if not waiting.done.acquire(timeout=WAIT_SECONDS):
             self.waiting.pop(tag, None)
-            raise unavailable(
+            raise AnswerLost(
                 "the intake writer did not confirm the write in time; "
                 "the comment may or may not be stored"
             )
         if waiting.answer is None:
-            raise unavailable(
+            raise AnswerLost(
                 "the intake writer went away before confirming the write; "
                 "the comment may or may not be stored"
             )

@@ -25,10 +25,10 @@ process holds the name, a process commits its own comments for a while.
 Outcomes a request can see: committed (nothing raised), :class:`NoSuchArticle`,
 :class:`CommentsClosed`, :class:`Duplicate`, or a :class:`sqlalchemy.exc.OperationalError`
 (the API's 503) when the store refused the batch or no writer could be reached (all in
-:mod:`~shared.intake.protocol`). If the
-writer dies between reading a row and answering, the request cannot know whether its row
-was committed and is told so (also a 503); a row that was committed then is queued by the
-sweeper, and a retry with the same ``Idempotency-Key`` gets the first answer.
+:mod:`~shared.intake.protocol`). If the writer dies between reading a row and answering
+(or does not answer in time), the request looks its row up by the id it prepared: a row
+that is in the store is committed (and handed off again, since the writer may have died
+before doing so), and only a row that is not there is the 503.
 
 The parts, each in its module of :mod:`shared.intake`, bottom up:
 
@@ -50,8 +50,10 @@ import time
 from collections.abc import Callable
 
 import orjson
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from shared.intake.client import Alone, Channel, NotSent
+from shared.intake.client import Alone, AnswerLost, Channel, NotSent
 from shared.intake.protocol import (
     COMMENT_FIELDS,
     WAIT_SECONDS,
@@ -61,8 +63,12 @@ from shared.intake.protocol import (
 )
 from shared.intake.rows import RowWriter
 from shared.intake.server import Server, WriterProcess
+from shared.models import Comment
 
 log = logging.getLogger(__name__)
+
+# How long a request whose answer was lost waits before it looks for its row once more.
+CONFIRM_PAUSE = 0.2
 
 
 class GroupCommitter:
@@ -99,20 +105,56 @@ class GroupCommitter:
 
         Raises :class:`NoSuchArticle` or :class:`CommentsClosed` if its article does not
         take it, :class:`Duplicate` for a unique-constraint violation, or
-        :class:`~sqlalchemy.exc.OperationalError` if it could not be committed or no
-        writer answered (nothing is known to be stored then).
+        :class:`~sqlalchemy.exc.OperationalError` if it could not be committed, or no
+        writer answered and the row is not in the store.
         """
-        payload = orjson.dumps({name: row[name] for name in COMMENT_FIELDS})
+        fields = {name: row[name] for name in COMMENT_FIELDS}
+        payload = orjson.dumps(fields)
         try:
-            answer = self._connected().request(payload)
-        except NotSent:
-            # The writer went away before this request reached it: safe to send once
-            # more, on a fresh connection (electing a new writer if need be).
             try:
                 answer = self._connected().request(payload)
-            except NotSent as exc:
-                raise unavailable(f"cannot reach the intake writer: {exc}") from exc
+            except NotSent:
+                # The writer went away before this request reached it: safe to send once
+                # more, on a fresh connection (electing a new writer if need be).
+                try:
+                    answer = self._connected().request(payload)
+                except NotSent as exc:
+                    raise unavailable(f"cannot reach the intake writer: {exc}") from exc
+        except AnswerLost as lost:
+            self._confirm(fields, lost)
+            return
         raise_for(answer)
+
+    def _confirm(self, fields: dict, lost: AnswerLost) -> None:
+        """After a lost answer, the row's fate from the store: return if it is committed
+        (handing it off: the writer may have died between its commit and its hand-off;
+        a second check task finds nothing to claim, and a receipt's event id is the
+        comment's own), else raise the 503 error.
+
+        A row that is not there yet is looked for once more a moment later: a writer
+        killed just after sending its COMMIT leaves PostgreSQL to finish it.
+        """
+        for pause in (0.0, CONFIRM_PAUSE):
+            time.sleep(pause)
+            try:
+                with self.rows.engine.connect() as conn:
+                    created_at = conn.execute(
+                        select(Comment.created_at).where(Comment.id == fields["id"])
+                    ).scalar()
+            except DBAPIError as exc:
+                raise unavailable(f"{lost}; the store cannot be asked: {exc}") from exc
+            if created_at is not None:
+                break
+        else:
+            raise unavailable(str(lost)) from lost
+        log.warning(
+            "the intake writer's answer was lost; the comment is committed",
+            extra={"comment_id": fields["id"], "error": str(lost)},
+        )
+        try:
+            self.after_commit([{**fields, "created_at": created_at}])
+        except Exception:  # noqa: BLE001 - as the writer's hand-off: the sweeper queues it
+            log.exception("after-commit hand-off failed; the sweeper will queue it")
 
     def connect_soon(self) -> None:
         """Reach the host's writer in the background, electing one (and starting its

@@ -7,6 +7,7 @@ what was left ``received``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -57,6 +58,13 @@ class InvalidFields(IntakeError):
     status, title = 422, "Invalid fields"
 
 
+class IdempotencyConflict(IntakeError):
+    """An ``Idempotency-Key`` already used for another request: another article or other
+    fields (the IETF idempotency-key draft's 422; docs/contract.md §3)."""
+
+    status, title = 422, "Idempotency-Key reused"
+
+
 @dataclass(frozen=True)
 class RequestMeta:
     """What the HTTP request tells about the submitter (Akismet wants all of it)."""
@@ -76,17 +84,75 @@ class Accepted:
     replayed: bool = False
 
 
-def find_replay(container: Container, idempotency_key: str | None) -> Accepted | None:
-    """The first answer for a retried ``Idempotency-Key``, if there was one."""
+# The longest ``Idempotency-Key`` taken; a longer one is refused, never cut to fit.
+MAX_KEY = 255
+KEY_FIELD = "Idempotency-Key"
+
+
+def key_digest(idempotency_key: str) -> str:
+    """What the store keeps of a key: the SHA-256 of all of it (hex). A key is compared
+    whole, whatever its length and characters, and is not kept as the client wrote it."""
+    return hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _check_key(idempotency_key: str) -> None:
+    if len(idempotency_key) > MAX_KEY:
+        raise InvalidFields(
+            f"{KEY_FIELD} must be at most {MAX_KEY} characters.",
+            {KEY_FIELD: [f"must be at most {MAX_KEY} characters"]},
+        )
+
+
+# What makes two requests the same comment: the article and every stored field.
+_SAME_REQUEST = (
+    Comment.article_slug,
+    Comment.author_name,
+    Comment.author_email,
+    Comment.author_url,
+    Comment.content,
+    Comment.parent_id,
+    Comment.honeypot,
+)
+
+
+def find_replay(
+    container: Container, idempotency_key: str | None, slug: str, data: dict
+) -> Accepted | None:
+    """The first answer for a retried ``Idempotency-Key``, if there was one.
+
+    A retry is the same request: the same article and, once validated and normalised,
+    the same fields (the form token aside: a retry may fetch a new one). A key that was
+    used for anything else raises :class:`IdempotencyConflict`, and a key over
+    :data:`MAX_KEY` characters :class:`InvalidFields`.
+    """
     if not idempotency_key:
         return None
+    _check_key(idempotency_key)
     with container.stores.moderation_read() as session:
         row = session.execute(
-            select(Comment.id, Comment.article_slug).where(
-                Comment.idempotency_key == idempotency_key
+            select(Comment.id, *_SAME_REQUEST).where(
+                Comment.idempotency_key == key_digest(idempotency_key)
             )
         ).first()
-    return Accepted(row.id, row.article_slug, replayed=True) if row else None
+    if row is None:
+        return None
+    clean, errors = validate_comment(data)
+    same = not errors and tuple(row[1:]) == (
+        slug,
+        clean.author_name,
+        clean.author_email,
+        clean.author_url,
+        clean.content,
+        clean.parent_id,
+        clean.honeypot,
+    )
+    if not same:
+        raise IdempotencyConflict(
+            f"This {KEY_FIELD} was used for another comment; a retry must send the same "
+            "comment to the same article, and a new comment needs a new key.",
+            {KEY_FIELD: ["was used for another request"]},
+        )
+    return Accepted(row.id, row.article_slug, replayed=True)
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -162,7 +228,9 @@ def submit_comment(
     errors propagate (the API answers 503); queue errors do not. ``replay_checked`` says
     the caller already looked the ``Idempotency-Key`` up and found no first answer.
     """
-    replay = None if replay_checked else find_replay(container, meta.idempotency_key)
+    if meta.idempotency_key:
+        _check_key(meta.idempotency_key)
+    replay = None if replay_checked else find_replay(container, meta.idempotency_key, slug, data)
     if replay:
         return replay
 
@@ -201,7 +269,7 @@ def submit_comment(
         form_token_age=token_age,
         fingerprint=textnorm.fingerprint(clean.author_email, clean.content),
         content_hash=textnorm.content_hash(clean.content),
-        idempotency_key=meta.idempotency_key,
+        idempotency_key=key_digest(meta.idempotency_key) if meta.idempotency_key else None,
         request_id=meta.request_id,
         status="received",
         attempts=0,
@@ -216,8 +284,9 @@ def submit_comment(
     except protocol.CommentsClosed:
         raise _closed(slug) from None
     except Duplicate:
-        # Lost a race with an identical submission: tell which one.
-        replay = find_replay(container, meta.idempotency_key)
+        # Lost a race with an identical submission (or with another use of its key):
+        # tell which one.
+        replay = find_replay(container, meta.idempotency_key, slug, data)
         if replay:
             return replay
         raise DuplicateComment(

@@ -67,6 +67,7 @@ class Comment(ModerationBase):
     fingerprint: Mapped[str] = mapped_column(String(64))
     # sha256 of the normalised text alone: the same text across the site.
     content_hash: Mapped[str] = mapped_column(String(64))
+    # SHA-256 (hex) of the whole Idempotency-Key (shared.intake.submit.key_digest), not the key.
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
 

@@ -59,10 +59,26 @@ class ActivityFilters:
         days = []
         for name, raw in (("from", day_from), ("to", day_to)):
             try:
-                days.append(date.fromisoformat(raw) if raw else None)
+                day = date.fromisoformat(raw) if raw else None
             except ValueError:
                 raise BadFilter(f"{name} must be a date like 2026-01-31") from None
+            if day == date.max:  # "to" ends at the next midnight, which Python cannot hold
+                raise BadFilter(f"{name} must be a date before {date.max.isoformat()}")
+            days.append(day)
         return cls((actor or "").strip().lower() or None, action or None, *days)
+
+
+def parse_before(raw: str | None) -> datetime | None:
+    """The ``before`` of the next page, from the query string: a time in UTC (one without
+    an offset is taken as UTC), or None. Raises :class:`BadFilter` for text that is not a
+    time or a time UTC cannot hold (it overflowed when bound: a 500)."""
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadFilter("before must be an ISO 8601 time") from None
 
 
 def _describe(detail: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
@@ -40,6 +40,34 @@ class Filters:
     def __post_init__(self):
         if self.status and self.status not in STATUSES:
             raise BadQuery("status", f"must be one of {', '.join(STATUSES)}")
+        for name in _TEXT_FILTERS:
+            value = getattr(self, name)
+            if value and "\x00" in value:  # PostgreSQL refuses it: a 503, not the reader's 422
+                raise BadQuery(_PARAMETER.get(name, name), "must not contain NUL")
+
+
+# The filters that are text, and the query-string names of those not named as their field.
+_TEXT_FILTERS = ("article", "text", "author", "email", "ip", "content_hash")
+_PARAMETER = {"text": "q", "content_hash": "hash"}
+
+
+def parse_time(field_name: str, raw: str | None) -> datetime | None:
+    """An ISO 8601 time from a query string, in UTC (a time without an offset is taken as
+    UTC); None for nothing. Raises :class:`BadQuery` naming ``field_name`` for text that is
+    not a time, or a time that UTC cannot hold (``0001-01-01T00:00+05:00`` parses, and
+    then overflowed when bound: a 500)."""
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery(field_name, "must be an ISO 8601 time") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise BadQuery(field_name, "is out of range") from None
 
 
 def _cursor(comment: Comment) -> str:
