@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from shared.models import Comment, CommentHistory, PublishedComment
 from shared.moderation.maintenance import sweep
 from shared.ops import collector, heartbeat
-from tests.integration.test_metrics import queued_comment_ids
 from tests.support.factories import open_article, submit_in_process
+from tests.support.metrics import queued_comment_ids
 from tests.support.procs import base_env, stack_values, wait_for
 from tests.support.stack import Running
 from tests.support.stores import sqlite_store

@@ -13,8 +13,8 @@ import pytest
 
 from shared.migrate import upgrade
 from tests.akismet_server import AkismetServer
+from tests.support.metrics import REMARKS, SUBMIT_RULE, samples_of, value
 from tests.support.procs import stack_env, start_gunicorn, start_redis, start_worker, wait_for
-from tests.integration.test_metrics import REMARKS, SUBMIT_RULE, samples_of, value
 
 pytestmark = pytest.mark.e2e
 

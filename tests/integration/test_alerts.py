@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from shared.moderation import pipeline
-from tests.integration.test_metrics import drain_checks, scrape, submit
+from tests.support.metrics import drain_checks, scrape, submit_remark
 
 ALERTS = Path(__file__).resolve().parents[2] / "ops" / "prometheus" / "alerts.yml"
 # PromQL words that look like identifiers but are not metric names.
@@ -77,7 +77,7 @@ def test_every_metric_in_an_expr_is_exposed(
     client, article, akismet_container, container, redis_client
 ):
     # Real traffic first, so that every labelled series exists in the scrape.
-    comment_id = submit(client, article, 0)
+    comment_id = submit_remark(client, article, 0)
     drain_checks(redis_client)
     pipeline.check_comment(akismet_container, comment_id)
     exposed = {name for name, _labels in scrape(container)}

@@ -16,7 +16,7 @@ from shared.db import session_scope
 from shared.models import Comment
 from shared.moderation import pipeline
 from shared.ops import heartbeat
-from tests.integration.test_metrics import drain_checks, submit
+from tests.support.metrics import drain_checks, submit_remark
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def queued_checks(redis_client) -> list[list]:
 
 
 def test_stats_json_and_table(parley, client, article, redis_client):
-    submit(client, article, 0)
-    submit(client, article, 1)
+    submit_remark(client, article, 0)
+    submit_remark(client, article, 1)
     heartbeat.write_heartbeat(redis_client, "celery@box", active=2)
 
     result = parley("stats", "--json")
@@ -81,7 +81,7 @@ def test_stats_reports_unreachable_redis_clearly(parley):
 
 
 def test_sweep_requeues_a_comment_never_queued(parley, client, article, container, redis_client):
-    comment_id = submit(client, article, 0)
+    comment_id = submit_remark(client, article, 0)
     drain_checks(redis_client)  # the queue lost it
     set_columns(container, comment_id, created_at=datetime.now(UTC) - timedelta(hours=1))
     result = parley("sweep")
@@ -94,7 +94,7 @@ def test_recheck_due_and_all(
     parley, client, article, container, akismet_container, akismet_server, redis_client
 ):
     akismet_server.set(mode="error500")
-    first, second = submit(client, article, 0), submit(client, article, 1)
+    first, second = submit_remark(client, article, 0), submit_remark(client, article, 1)
     drain_checks(redis_client)
     assert pipeline.check_comment(akismet_container, first) == "held"
     assert pipeline.check_comment(akismet_container, second) == "held"
@@ -120,7 +120,7 @@ def test_recheck_fails_loudly_when_nothing_can_be_queued(
     parley, client, article, container, akismet_container, akismet_server, redis_client
 ):
     akismet_server.set(mode="error500")
-    comment_id = submit(client, article, 0)
+    comment_id = submit_remark(client, article, 0)
     drain_checks(redis_client)
     pipeline.check_comment(akismet_container, comment_id)
     # The database is reachable, the broker is not.
@@ -130,7 +130,7 @@ def test_recheck_fails_loudly_when_nothing_can_be_queued(
 
 
 def test_purge_prints_counts(parley, client, article, container):
-    spam = submit(client, article, 0)
+    spam = submit_remark(client, article, 0)
     set_columns(container, spam, status="spam", updated_at=datetime.now(UTC) - timedelta(days=30))
     result = parley("purge")
     assert result.exit_code == 0, result.output
@@ -141,7 +141,7 @@ def test_replay_events_between_times_and_by_type(
     parley, client, article, container, akismet_container, redis_client
 ):
     start = datetime.now(UTC) - timedelta(seconds=1)
-    comment_id = submit(client, article, 0)
+    comment_id = submit_remark(client, article, 0)
     drain_checks(redis_client)
     pipeline.check_comment(akismet_container, comment_id)
     until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
