@@ -9,6 +9,7 @@ from shared.models.moderation_store import (
     CommentHistory,
     ListEntry,
     Moderator,
+    RuleSetting,
     SettingOverride,
     history_row,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ModerationBase",
     "Moderator",
     "PublishedComment",
+    "RuleSetting",
     "SettingOverride",
     "UTCDateTime",
     "history_row",

@@ -182,6 +182,21 @@ class ListEntry(ModerationBase):
     value: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(254), default="system")
+    # on | trial (evaluated, shown, not counted) | off (not evaluated): docs/contract.md §4.
+    mode: Mapped[str] = mapped_column(String(8), default="on", server_default="on")
+
+
+class RuleSetting(ModerationBase):
+    """An admin's mode (on | trial | off) or weight for one rule; a rule without a row is
+    on, at its default weight (shared.moderation.modes)."""
+
+    __tablename__ = "rule_settings"
+
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8), default="on")
+    weight: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(254))
 
 
 class SettingOverride(ModerationBase):

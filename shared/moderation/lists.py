@@ -3,7 +3,8 @@
 Every change is written with its audit record in the caller's unit of work. The workers'
 :class:`~shared.moderation.context.PolicyCache` rereads lists and overrides every few
 seconds, so the next check uses a change without a restart; the dashboard also
-invalidates its own cache after committing.
+invalidates its own cache after committing. Each entry has a mode (on, trial or off:
+shared.moderation.modes).
 """
 
 from __future__ import annotations
@@ -19,12 +20,26 @@ from shared.accounts import audit
 from shared.config import Settings
 from shared.models import ListEntry, SettingOverride, utcnow
 from shared.moderation.context import TUNABLE, effective
+from shared.moderation.modes import MODES, valid_mode
 from shared.moderation.rules import LIST_FIELDS
+from shared.moderation.senses import CONTEXT
 
 # Shown in this order; kinds of LIST_FIELDS not named here come after, by name.
 LIST_LABELS: dict[str, tuple[str, str]] = {
-    "block_word": ("Block words", "A comment with one of these words (or phrases) is spam."),
-    "hold_word": ("Hold words", "A comment with one of these words is held for review."),
+    "block_word": (
+        "Block words",
+        "A comment with one of these words (or phrases) is spam, without asking Akismet: "
+        "list only words that have no innocent use.",
+    ),
+    "hold_word": (
+        "Hold words",
+        "A comment with one of these words is held for review ("
+        + "; ".join(
+            f'"{term}" only next to words like {", ".join(words[:3])} or {words[3]}'
+            for term, words in CONTEXT.items()
+        )
+        + ").",
+    ),
     "blocked_email": ("Blocked e-mails", "Comments from these addresses are spam."),
     "blocked_ip": ("Blocked IPs", "Addresses or networks (CIDR, e.g. 203.0.113.0/24)."),
     "blocked_domain": ("Blocked domains", "In the e-mail, the website or a link; subdomains too."),
@@ -34,6 +49,11 @@ LIST_LABELS: dict[str, tuple[str, str]] = {
     ),
     "shortener": ("URL shorteners", "Links through these hosts are suspicious."),
     "disposable_domain": ("Throw-away e-mail domains", "Added to the built-in list."),
+    "allowed_domain": (
+        "Allowed link domains",
+        "Links to these domains (subdomains too) do not count toward the links limit, "
+        "like links to this site and to well-known references (Wikipedia, GitHub, …).",
+    ),
 }
 
 TUNABLE_LABELS: dict[str, tuple[str, str]] = {
@@ -92,7 +112,7 @@ def clean_list_value(kind: str, value: str) -> str:
         local, _, domain = value.partition("@")
         if not local or "." not in domain or " " in value:
             raise ChangeError(f"{value!r} is not an e-mail address")
-    elif kind in ("blocked_domain", "shortener", "disposable_domain"):
+    elif kind in ("blocked_domain", "shortener", "disposable_domain", "allowed_domain"):
         value = value.removeprefix("http://").removeprefix("https://").strip("/").lstrip(".")
         if "." not in value or " " in value or "/" in value or "@" in value:
             raise ChangeError(f"{value!r} is not a domain name like example.com")
@@ -120,6 +140,20 @@ def remove_list_entry(session: Session, entry_id: int, actor: str) -> ListEntry:
         raise ChangeError("that entry was already removed")
     session.delete(entry)
     audit(session, actor, "list.remove", entry.kind, value=entry.value)
+    return entry
+
+
+def set_entry_mode(session: Session, entry_id: int, mode: str, actor: str) -> ListEntry:
+    """Set one entry on, on trial or off (audited as ``list.mode``). Raises
+    :class:`ChangeError` for an unknown mode or an entry that is gone."""
+    if not valid_mode(mode):
+        raise ChangeError(f"the mode must be one of {', '.join(MODES)}")
+    entry = session.get(ListEntry, entry_id)
+    if entry is None:
+        raise ChangeError("that entry was removed")
+    if entry.mode != mode:
+        audit(session, actor, "list.mode", entry.kind, value=entry.value, old=entry.mode, new=mode)
+        entry.mode = mode
     return entry
 
 

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
+from shared.moderation import links as lk
 from shared.moderation import textcheck as tc
+from shared.moderation.defaults import DEFAULT_LISTS, LIST_FIELDS
+from shared.moderation.senses import with_context
 from shared.moderation.terms import find_terms
 
 if TYPE_CHECKING:
@@ -55,41 +58,6 @@ WEIGHTS: dict[str, float] = {
 # without asking Akismet (see policy.heuristic_precheck).
 LIST_RULES = frozenset({"block_word", "blocked_email", "blocked_ip", "blocked_domain"})
 
-# Seeded into the database's list table by kind. Shorteners are kept here: the one data
-# package found (link-shorteners) ships only an sdist that imports the deprecated
-# pkg_resources, so the common services are listed and moderators extend the list.
-DEFAULT_LISTS: dict[str, tuple[str, ...]] = {
-    "block_word": (
-        "viagra", "cialis", "levitra", "casino", "online casino", "payday loan",
-        "porn", "porno", "xxx", "escort service", "buy followers", "replica watches",
-    ),
-    "hold_word": (
-        "crypto", "bitcoin", "forex", "telegram", "whatsapp", "work from home",
-        "investment opportunity", "guaranteed profit", "binary options", "airdrop",
-    ),
-    "blocked_email": (),
-    "blocked_ip": (),
-    "blocked_domain": (),
-    "trusted_author": (),
-    "shortener": (
-        "bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "cutt.ly",
-        "rebrand.ly", "tiny.cc", "shorturl.at", "rb.gy", "s.id", "v.gd", "bl.ink",
-    ),
-    "disposable_domain": (),
-}  # fmt: skip
-
-# List kind (as stored in the database) -> RuleContext field.
-LIST_FIELDS: dict[str, str] = {
-    "block_word": "block_words",
-    "hold_word": "hold_words",
-    "blocked_email": "blocked_emails",
-    "blocked_ip": "blocked_ips",
-    "blocked_domain": "blocked_domains",
-    "trusted_author": "trusted_authors",
-    "shortener": "shorteners",
-    "disposable_domain": "extra_disposable_domains",
-}
-
 
 @dataclass(frozen=True)
 class Signal:
@@ -115,6 +83,7 @@ class CommentFacts:
     honeypot: bool = False
     form_token_status: str = "missing"  # valid | invalid | missing | expired
     form_token_age: float | None = None
+    article_url: str | None = None  # the article's page: links to it are the site's own
 
     @classmethod
     def from_comment(cls, comment: Any) -> CommentFacts:
@@ -128,6 +97,7 @@ class CommentFacts:
             honeypot=bool(getattr(comment, "honeypot", False)),
             form_token_status=getattr(comment, "form_token_status", None) or "missing",
             form_token_age=getattr(comment, "form_token_age", None),
+            article_url=getattr(comment, "article_permalink", None) or None,
         )
 
 
@@ -151,6 +121,8 @@ class RuleContext:
     trusted_authors: frozenset[str] = frozenset()  # e-mail addresses
     shorteners: frozenset[str] = frozenset()
     extra_disposable_domains: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()  # links there do not count
+    site_hosts: frozenset[str] = frozenset()  # PARLEY_SITE_URL's host: the site's own links
     max_links: int = 2
     min_form_seconds: float = 3.0
     similar_recent: int = 0
@@ -158,7 +130,7 @@ class RuleContext:
     author_approved_count: int = 0
 
     def __post_init__(self) -> None:
-        for name in LIST_FIELDS.values():
+        for name in (*LIST_FIELDS.values(), "site_hosts"):
             object.__setattr__(self, name, _normalise(getattr(self, name)))
 
     @classmethod
@@ -173,6 +145,7 @@ class RuleContext:
         if settings is not None:
             values["max_links"] = settings.max_links
             values["min_form_seconds"] = settings.min_form_seconds
+            values["site_hosts"] = lk.site_hosts(settings.site_url)
         values.update(overrides)
         return cls(**values)
 
@@ -204,12 +177,12 @@ def _known_hosts(ctx: RuleContext) -> frozenset[str]:
 
 def rule_links(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
     """Many links are the commonest mark of spam (docs/contract.md §2: at least max_links
-    of them → held)."""
-    links = tc.find_links(facts.content, _known_hosts(ctx))
-    if len(links) < ctx.max_links:
-        return None
-    shown = tc.listing(tc.display_link(link) for link in links)
-    return _signal("links", f"contains {len(links)} links (limit {ctx.max_links}): {shown}")
+    of them → held); links to the site itself, to allowed domains, to well-known
+    references and a mailing list's own page do not count (:mod:`.links`)."""
+    found = tc.find_links(facts.content, _known_hosts(ctx))
+    site = ctx.site_hosts | lk.site_hosts(facts.article_url)
+    detail = lk.too_many(found, site, ctx.allowed_domains, ctx.max_links)
+    return _signal("links", detail) if detail else None
 
 
 def rule_link_markup(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
@@ -221,13 +194,15 @@ def rule_link_markup(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
 
 
 def _word_rule(rule: str, what: str, text: str, terms: frozenset[str]) -> Signal | None:
-    hits = find_terms(text, terms)
+    hits = with_context(find_terms(text, terms), text)
     if not hits:
         return None
-    words = tc.listing(f'"{term}"' for term, _ in hits)
+    words = tc.listing(
+        f'"{term}"' + (f' (next to "{near}")' if near else "") for term, _, near in hits
+    )
     label = what if len(hits) == 1 else what + "s"
     detail = f"{label} {words}"
-    disguises = [disguise for _, disguise in hits if disguise]
+    disguises = [disguise for _, disguise, _ in hits if disguise]
     if disguises:
         detail += f" (disguised with {' and '.join(dict.fromkeys(disguises))})"
     return _signal(rule, detail)

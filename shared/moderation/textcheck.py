@@ -305,21 +305,30 @@ def char_name(ch: str) -> str:
     return f"U+{ord(ch):04X} {unicodedata.name(ch, 'UNNAMED')}"
 
 
+# Scripts of the East Asian writing systems: Japanese writes Han, Hiragana and Katakana in
+# one word ("東京タワー"), Korean Hangul with Han, Chinese Han with Bopomofo, and all of
+# them Latin brand names and numbers ("iPhone用", "LINEで"). Many Katakana look like Han
+# ("タ" and "夕", "エ" and "工"): that is how the scripts are, not a disguise. Their letters
+# are set aside before the look-alike check, which is about alphabets that share letter
+# shapes with Latin (Cyrillic, Greek, Armenian, Cherokee…).
+EAST_ASIAN_SCRIPTS = frozenset({"HAN", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
+_NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED"})
+
+
 def mixed_script_words(text: str) -> list[tuple[str, list[str]]]:
     """Words that mix scripts with look-alike letters ("pаypal" with a Cyrillic "а").
 
     Returns ``(word, foreign letters)``. A word written in one script, in any language, is
-    never reported; nor is a Cyrillic word typed with a Latin "i" for "і", a common habit
-    on keyboards without a Ukrainian layout.
+    never reported; nor is a word of an East Asian writing system with or without Latin
+    letters (:data:`EAST_ASIAN_SCRIPTS`), nor a Cyrillic word typed with a Latin "i" for
+    "і", a common habit on keyboards without a Ukrainian layout.
     """
     found = []
     for word in dict.fromkeys(re.findall(r"\w+", text or "")):
         if word.isascii():
             continue  # every ASCII letter is Latin: one script
-        letters = [ch for ch in word if ch.isalpha()]
-        scripts = Counter(
-            alias for alias in map(_script, letters) if alias not in ("COMMON", "INHERITED")
-        )
+        letters = [ch for ch in word if ch.isalpha() and _script(ch) not in EAST_ASIAN_SCRIPTS]
+        scripts = Counter(alias for alias in map(_script, letters) if alias not in _NEUTRAL_SCRIPTS)
         # Two-letter symbols ("ΔT", "μA") are notation, not disguise.
         if len(scripts) < 2 or len(letters) < 3:
             continue
