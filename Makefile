@@ -66,10 +66,11 @@ format: install ## Apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix shared services workers cli tests bench
 	@$(BIN)/ruff format shared services workers cli tests bench
 
-bench: install redis ## Benchmarks: intake vs bare Flask, pipeline at 0 and 150 ms Akismet
+bench: install redis ## Benchmarks: intake vs bare Flask, pipeline at 0 and 150 ms Akismet, the whole stack (BENCH_ARGS=--postgres: on PostgreSQL)
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
-	@$(BIN)/python -m bench.intake
-	@$(BIN)/python -m bench.pipeline
+	@$(BIN)/python -m bench.intake $(BENCH_ARGS)
+	@$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
+	@$(BIN)/python -m bench.stack $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var *.egg-info

@@ -24,7 +24,7 @@ from pathlib import Path
 import redis as redis_lib
 import sqlalchemy as sa
 
-from bench.common import WRK_SCRIPT, bench_store, interleaved, run_wrk
+from bench.common import WRK_SCRIPT, add_postgres_option, bench_store, interleaved, run_wrk
 from tests.support.procs import stack_env
 from tests.support.stack import API, Running
 
@@ -39,9 +39,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seconds", type=int, default=4, help="load per target and round")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument(
-        "--postgres", metavar="URL", help="run on PostgreSQL (a fresh database on this server)"
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))

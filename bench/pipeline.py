@@ -24,16 +24,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.common import bench_store, percentile
+from bench.common import WORDS, add_postgres_option, bench_store, percentile
 from tests.support import factories
 from tests.support.procs import stack_env, wait_for
 from tests.support.stack import API, Running
-
-WORDS = (
-    "talks exchange prisoners istanbul delegation ceasefire border families return hope news report "
-    "agreement meeting palace turkey ukraine russia peace round next week swap stages written "
-    "conditions future careful cautious optimistic sceptical history diplomacy"
-).split()
 
 
 def sentence(rng: random.Random) -> str:
@@ -210,9 +204,7 @@ def main() -> None:
         "--rate", type=float, default=100.0, help="offered comments/s for the latency run"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument(
-        "--postgres", metavar="URL", help="run on PostgreSQL (a fresh database on this server)"
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="parley-pipeline-"))
     print(
