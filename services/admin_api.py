@@ -1,4 +1,5 @@
-"""Admin JSON API (docs/contract.md §4), served by the dashboard and by the api."""
+"""Admin JSON API (docs/contract.md §4), served by the dashboard (and by the api only with
+``PARLEY_ADMIN_API_ON_PUBLIC=1``, docs/contract.md §1)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ from shared.moderation.queries import Filters
 from shared.moderation.states import MODERATOR_ACTIONS, NOTE_RULE, valid_note
 
 admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
+
+
+@admin_api.after_app_request
+def _no_store(response):
+    """Every answer under the admin API's prefix, errors included (a 401, an unknown path, a
+    405 that never reached a view), holds private data or says what exists: no browser or
+    proxy may keep it (docs/contract.md §4)."""
+    if f"{request.path}/".startswith(f"{admin_api.url_prefix}/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @admin_api.put("/articles/<slug>")
@@ -101,7 +112,7 @@ def act(comment_id: str):
         return problem(400, "Bad request", "The body must be a JSON object.")
     action, note = data.get("action"), data.get("note")
     errors = {}
-    if action not in MODERATOR_ACTIONS:
+    if not isinstance(action, str) or action not in MODERATOR_ACTIONS:  # {} is unhashable
         errors["action"] = [f"must be one of {', '.join(MODERATOR_ACTIONS)}"]
     if not valid_note(note):
         errors["note"] = [NOTE_RULE]

@@ -1,5 +1,6 @@
 """HTTP plumbing shared by the api and dashboard apps: problem documents, request ids,
-health checks, request metrics and the admin bearer token."""
+health checks, request metrics, NUL refused in paths and query parameters, and bearer
+tokens."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from shared import logs
 from shared.bootstrap import Container
@@ -98,6 +99,24 @@ def _request_id() -> None:
     logs.REQUEST_ID.set(g.request_id)
 
 
+def _no_nul():
+    """Refuse NUL anywhere in the path (a 404: no slug, id or page holds one) or in a query
+    parameter (a 422 naming it) before any view runs. PostgreSQL refuses NUL in text, so
+    such a request reached the store and was answered, and logged, as the database being
+    unavailable (a false 503); SQLite took it and found nothing."""
+    if "\x00" in request.path:
+        raise NotFound()
+    bad = sorted({name for name, value in request.args.items(multi=True) if "\x00" in name + value})
+    if bad:
+        return problem(
+            422,
+            "Invalid fields",
+            "A query parameter holds a NUL character.",
+            errors={name: ["must not contain NUL"] for name in bad},
+        )
+    return None
+
+
 def _after(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
     rule = request.url_rule.rule if request.url_rule else "unmatched"
@@ -134,6 +153,7 @@ def install(app: Flask, parley: Container) -> None:
     app.extensions["parley"] = parley
     app.json = FastJSON(app)
     app.before_request(_request_id)
+    app.before_request(_no_nul)
     # after_request hooks run last-registered first: this one ends the request.
     app.after_request(logs.forget_request_id)
     app.after_request(_after)
@@ -180,19 +200,22 @@ def readyz():
     return response
 
 
+def bearer_token_is(expected: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <expected>``, compared in
+    constant time (a token must not leak one character per timing)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
 def require_admin_token(view):
     """Bearer-token guard of the admin JSON API. With no token configured, refuse all."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         expected = container().settings.admin_token
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if (
-            not expected
-            or scheme.lower() != "bearer"
-            or not hmac.compare_digest(token.strip().encode(), expected.encode())
-        ):
+        if not expected or not bearer_token_is(expected):
             return problem(
                 401,
                 "Unauthorized",

@@ -18,7 +18,22 @@ metrics_view = Blueprint("metrics_view", __name__)
 
 @metrics_view.get("/metrics")
 def metrics():
-    """Every process's counters and histograms, plus gauges read from Redis and the database."""
+    """Every process's counters and histograms, plus gauges read from Redis and the database.
+
+    With ``PARLEY_METRICS_TOKEN`` set, only for a scraper that sends it as a bearer token
+    (docs/contract.md §2); unset, open to whoever reaches the port.
+    """
+    expected = http.container().settings.metrics_token
+    if expected and not http.bearer_token_is(expected):
+        return http.problem(
+            401,
+            "Unauthorized",
+            "A valid metrics bearer token is required (PARLEY_METRICS_TOKEN).",
+            headers={
+                "WWW-Authenticate": 'Bearer realm="parley-metrics"',
+                "Cache-Control": "no-store",
+            },
+        )
     body, content_type = render_metrics(http.container(), request.headers.get("Accept"))
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 

@@ -31,6 +31,10 @@ class Settings(BaseModel):
     redis_url: str = "redis://127.0.0.1:6379/0"
     secret_key: str = ""
     admin_token: str | None = None
+    # The admin JSON API is the dashboard's; the public api serves it only when asked
+    # (docs/contract.md §1). Unset token: /metrics is open to whoever reaches the dashboard.
+    admin_api_on_public: bool = False
+    metrics_token: str | None = None
 
     akismet_api_key: str | None = None
     akismet_blog_url: str | None = None
@@ -99,6 +103,8 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_REDIS_URL": "redis_url",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_ADMIN_TOKEN": "admin_token",
+    "PARLEY_ADMIN_API_ON_PUBLIC": "admin_api_on_public",
+    "PARLEY_METRICS_TOKEN": "metrics_token",
     "PYTHON_AKISMET_API_KEY": "akismet_api_key",
     "PYTHON_AKISMET_BLOG_URL": "akismet_blog_url",
     "PARLEY_AKISMET_API_URL": "akismet_api_url",

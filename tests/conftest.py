@@ -176,10 +176,18 @@ def client(api_app):
 
 
 @pytest.fixture
-def article(client):
-    """A registered article with comments open: its slug."""
+def admin_client(dash_app):
+    """A test client of the dashboard, where the admin JSON API is served (docs/contract.md
+    §1; the api serves it only with PARLEY_ADMIN_API_ON_PUBLIC=1). Its calls send
+    ``tests.support.factories.ADMIN``."""
+    return dash_app.test_client()
+
+
+@pytest.fixture
+def article(admin_client):
+    """A registered article with comments open (through the admin API): its slug."""
     response = put_article(
-        client,
+        admin_client,
         "istanbul-talks",
         title="Istanbul talks",
         url="https://news.example/istanbul-talks",

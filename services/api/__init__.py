@@ -14,8 +14,9 @@ from shared.bootstrap import Container, bootstrap
 
 
 class NoSessions(SecureCookieSessionInterface):
-    """The public API, its admin API and the demo page keep no cookie session (the form
-    carries a signed token instead): do not build a signed session for every request."""
+    """The public API (with the admin API when PARLEY_ADMIN_API_ON_PUBLIC=1) and the demo
+    page keep no cookie session (the form carries a signed token instead): do not build a
+    signed session for every request."""
 
     def open_session(self, app, request):
         return self.make_null_session(app)
@@ -38,7 +39,10 @@ def create_app(parley: Container | None = None) -> Flask:
     http.install(app, parley)
     app.extensions["parley_limiter"] = ratelimit.SubmissionLimiter(settings)
     app.register_blueprint(public_api)
-    app.register_blueprint(admin_api)
+    if settings.admin_api_on_public:
+        # The dashboard's (docs/contract.md §1); here only when asked, otherwise a 404 as
+        # for any path the api does not have: the public port carries no private data.
+        app.register_blueprint(admin_api)
     app.register_blueprint(pages)
     if settings.cors_origins:
         from flask_cors import CORS

@@ -6,11 +6,40 @@ prometheus-client's multiprocess mode writes them to files there and the dashboa
 ``/metrics`` aggregates every process; gauges that describe shared state (queue depth,
 comments by status) are computed from Redis and the database when scraped
 (:mod:`shared.ops.collector`).
+
+Every label value known in advance has its series from a process's start, at 0
+(:func:`_initialise`): a series that appears only at its first use is invisible to an
+alert until then (``increase()`` over a series born at 1 is 0), so the first Akismet key
+error or the first spam would not be seen. In multiprocess mode each process writes those
+zeros to its own file, so the dashboard's own file already shows them in the sum.
+``parley_http_requests_total`` is left to appear as requests come: its endpoint and status
+pairs are many and open-ended.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
+
+# docs/contract.md §7: the decisions a check records (shared/moderation/policy.py).
+DECISIONS = ("published", "held", "spam", "discarded")
+# The Akismet calls shared/spam.py makes and meters, and what it records for each: the
+# verdicts of comment-check, "ok" for the two corrections, and for all three the error
+# kinds of spam._classify (tests/unit/test_metric_labels.py keeps these in step).
+AKISMET_VERDICTS = ("ham", "spam", "discard")
+AKISMET_ERRORS = (
+    "timeout",
+    "network",
+    "http_5xx",
+    "http_status",
+    "protocol",
+    "invalid_key",
+    "config",
+)
+AKISMET_OUTCOMES = {
+    "comment-check": AKISMET_VERDICTS + AKISMET_ERRORS,
+    "submit-ham": ("ok", *AKISMET_ERRORS),
+    "submit-spam": ("ok", *AKISMET_ERRORS),
+}
 
 COMMENTS_SUBMITTED = Counter(
     "parley_comments_submitted", "Comments accepted by the API (stored durably)."
@@ -37,3 +66,16 @@ CHECK_SECONDS = Histogram(
 HTTP_REQUESTS = Counter(
     "parley_http_requests", "HTTP requests served, by endpoint and status.", ["endpoint", "status"]
 )
+
+
+def _initialise() -> None:
+    """Create every known labelled series at 0 (see the module's docstring)."""
+    for decision in DECISIONS:
+        COMMENTS_DECIDED.labels(decision=decision)
+    for endpoint, outcomes in AKISMET_OUTCOMES.items():
+        AKISMET_SECONDS.labels(endpoint=endpoint)
+        for outcome in outcomes:
+            AKISMET_REQUESTS.labels(endpoint=endpoint, outcome=outcome)
+
+
+_initialise()

@@ -91,7 +91,7 @@ def fresh(stack):
     client = redis_lib.Redis.from_url(stack.redis_url)
     client.flushdb()
     client.close()
-    with httpx.Client(base_url=stack.api.url) as client:
+    with httpx.Client(base_url=stack.dashboard.url) as client:  # the admin API's
         response = put_article(
             client,
             "talks",

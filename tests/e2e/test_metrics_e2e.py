@@ -52,18 +52,20 @@ def test_metrics_aggregate_api_and_worker_processes(tmp_path):
         procs.append(api)
         worker = start_worker(env, tmp_path, name="metrics", concurrency=4)
         procs.append(worker)
+        # The dashboard serves the sum, and the admin API (docs/contract.md §1).
         scraper, metrics_url = start_gunicorn(
-            "services.metrics_view:create_metrics_app()", env, tmp_path, "scraper", workers=1
+            "services.dashboard:create_app()", env, tmp_path, "dashboard", workers=1
         )
         procs.append(scraper)
 
+        response = httpx.put(
+            f"{metrics_url}/api/v1/admin/articles/{SLUG}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"title": "Drill", "url": "https://news.example/drill"},
+            timeout=10,
+        )
+        assert response.status_code == 201
         with httpx.Client(base_url=api_url, timeout=10) as client:
-            response = client.put(
-                f"/api/v1/admin/articles/{SLUG}",
-                headers={"Authorization": f"Bearer {TOKEN}"},
-                json={"title": "Drill", "url": "https://news.example/drill"},
-            )
-            assert response.status_code == 201
             ids = []
             for i, text in enumerate(REMARKS):
                 response = client.post(

@@ -97,7 +97,7 @@ def stack(tmp_path_factory):
         )
         _, api_url = run.gunicorn(API, env, "api")
         _, dashboard_url = run.gunicorn(DASHBOARD, env, "dashboard", workers=1)
-        with httpx.Client(base_url=api_url, timeout=10) as client:
+        with httpx.Client(base_url=dashboard_url, timeout=10) as client:  # the admin API's
             article = put_article(
                 client,
                 SLUG,

@@ -18,7 +18,7 @@ from shared.models import PublishedComment
 from tests.support import factories
 from tests.support.factories import put_article, reader
 from tests.support.procs import BIN, children, descendants, stack_env, wait_for
-from tests.support.stack import API, Running
+from tests.support.stack import API, DASHBOARD, Running
 from tests.support.stores import sqlite_store
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,8 @@ SLUG = "russia-ukraine-prisoner-exchange"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """api (gunicorn) + worker + beat on a fresh SQLite file and a private Redis."""
+    """api (gunicorn) + worker + beat on a fresh SQLite file and a private Redis, and the
+    dashboard (gunicorn), where the admin API is."""
     tmp = tmp_path_factory.mktemp("stack")
     with Running(tmp) as run:
         db = sqlite_store(tmp)
@@ -47,11 +48,13 @@ def stack(tmp_path_factory):
             PARLEY_HTTP_WORKERS="2",
         )
         api, url = run.gunicorn(API, env, "api")
+        _, dashboard_url = run.gunicorn(DASHBOARD, env, "dashboard", workers=1)
         worker = run.worker(env)
         beat = run.beat(env)
         client = run.enter_context(httpx.Client(base_url=url, timeout=10))
+        admin = run.enter_context(httpx.Client(base_url=dashboard_url, timeout=10))
         response = put_article(
-            client,
+            admin,
             SLUG,
             TOKEN,
             title="Russia-Ukraine Prisoner Exchange: Peace Talks Breakthrough",
@@ -61,6 +64,7 @@ def stack(tmp_path_factory):
         assert response.status_code in (200, 201)
         yield {
             "client": client,
+            "admin": admin,
             "akismet": akismet,
             "db": db,
             "env": env,
@@ -115,27 +119,29 @@ def test_spam_is_never_public(stack):
     assert public_status(client, cid) == "pending"
     listed = client.get(f"/api/v1/articles/{SLUG}/comments?limit=100").json()["comments"]
     assert cid not in [c["id"] for c in listed]
-    record = client.get(
-        f"/api/v1/admin/comments/{cid}", headers={"Authorization": f"Bearer {TOKEN}"}
-    ).json()
+    record = (
+        stack["admin"]
+        .get(f"/api/v1/admin/comments/{cid}", headers={"Authorization": f"Bearer {TOKEN}"})
+        .json()
+    )
     assert record["status"] == "spam" and record["akismet"]["verdict"] == "spam"
 
 
 def test_akismet_outage_holds_then_publishes_after_recovery(stack):
-    client, akismet = stack["client"], stack["akismet"]
+    client, akismet, dashboard = stack["client"], stack["akismet"], stack["admin"]
     akismet.set(mode="error503")
     try:
         cid = submit(client, "Written while Akismet was down.")
         admin = {"Authorization": f"Bearer {TOKEN}"}
         wait_for(
             lambda: (
-                client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()["status"]
+                dashboard.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()["status"]
                 == "held"
             ),
             20,
             "the comment to be held",
         )
-        record = client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
+        record = dashboard.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
         assert record["akismet"]["verdict"] == "error"
         time.sleep(1.5)
         assert public_status(client, cid) == "pending"
@@ -143,7 +149,7 @@ def test_akismet_outage_holds_then_publishes_after_recovery(stack):
         akismet.set(mode="normal")
     # beat queues the recheck (every second here); a real "false" publishes it
     wait_for(lambda: public_status(client, cid) == "published", 30, "the recheck to publish")
-    record = client.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
+    record = dashboard.get(f"/api/v1/admin/comments/{cid}", headers=admin).json()
     assert record["akismet"]["verdict"] == "ham" and record["akismet"]["rechecks"] >= 1
 
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from services.api import create_app
+from services.dashboard import create_app as create_dashboard
 from shared.moderation import actions
 from tests.support.factories import ADMIN, decided, public_ids
 
 
 @pytest.fixture
 def admin(akismet_container, article):
-    """The admin API's client (the public app on a container with Akismet); it stands in
-    for tests/conftest.py's signed-in dashboard ``admin`` in this module."""
+    """The admin API's client (the dashboard, which serves it, on a container with Akismet);
+    it stands in for tests/conftest.py's signed-in dashboard ``admin`` in this module."""
+    return create_dashboard(akismet_container).test_client()
+
+
+@pytest.fixture
+def public(akismet_container):
+    """The public API on the same container, where readers' comments come in."""
     return create_app(akismet_container).test_client()
 
 
@@ -33,9 +40,9 @@ def test_requires_token(admin, article):
     )
 
 
-def test_full_record(admin, akismet_container, article):
+def test_full_record(admin, public, akismet_container, article):
     cid = decided(
-        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+        akismet_container, public, article, content="Visit http://a.example http://b.example now"
     )
     record = admin.get(f"/api/v1/admin/comments/{cid}", headers=ADMIN).get_json()
     for key in (
@@ -66,11 +73,11 @@ def test_full_record(admin, akismet_container, article):
     assert admin.get("/api/v1/admin/comments/nope", headers=ADMIN).status_code == 404
 
 
-def test_list_filters_and_pages(admin, akismet_container, article):
+def test_list_filters_and_pages(admin, public, akismet_container, article):
     held = decided(
-        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+        akismet_container, public, article, content="Visit http://a.example http://b.example now"
     )
-    published = decided(akismet_container, admin, article, content="A calm and kind remark.")
+    published = decided(akismet_container, public, article, content="A calm and kind remark.")
     body = admin.get("/api/v1/admin/comments?status=held", headers=ADMIN).get_json()
     assert [c["id"] for c in body["comments"]] == [held] and body["next_cursor"] is None
     all_ids = []
@@ -89,10 +96,10 @@ def test_list_filters_and_pages(admin, akismet_container, article):
 
 
 def test_approve_held_publishes_and_history_records_actor(
-    admin, akismet_container, article, redis_client
+    admin, public, akismet_container, article, redis_client
 ):
     cid = decided(
-        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+        akismet_container, public, article, content="Visit http://a.example http://b.example now"
     )
     response = admin.post(
         f"/api/v1/admin/comments/{cid}/actions",
@@ -129,12 +136,12 @@ def test_bad_action_422_and_unknown_404(admin, article):
 
 
 def test_corrections_go_back_to_akismet_with_submitter_data(
-    admin, akismet_container, akismet_server, article, redis_client
+    admin, public, akismet_container, akismet_server, article, redis_client
 ):
     spam = decided(
-        akismet_container, admin, article, author_email="akismet-guaranteed-spam@example.com"
+        akismet_container, public, article, author_email="akismet-guaranteed-spam@example.com"
     )
-    ham = decided(akismet_container, admin, article, content="Another calm remark.")
+    ham = decided(akismet_container, public, article, content="Another calm remark.")
     assert act(admin, spam, "approve").status_code == 200
     assert act(admin, ham, "spam").status_code == 200
     # the feedback tasks were queued on their own queue …
@@ -153,10 +160,10 @@ def test_corrections_go_back_to_akismet_with_submitter_data(
 
 
 def test_no_feedback_when_moderator_agrees_with_akismet(
-    admin, akismet_container, article, redis_client
+    admin, public, akismet_container, article, redis_client
 ):
     cid = decided(
-        akismet_container, admin, article, content="Visit http://a.example http://b.example now"
+        akismet_container, public, article, content="Visit http://a.example http://b.example now"
     )
     assert act(admin, cid, "reject").status_code == 200
     assert redis_client.llen("feedback") == 0

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.api import create_app
+from services.dashboard import create_app as create_dashboard
 from shared import textnorm
 from shared.intake.submit import IdempotencyConflict, RequestMeta, submit_comment
 from shared.models import Comment
@@ -81,15 +82,17 @@ def refused_as_field(response, field: str) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.parametrize("cursor", EDGES)
-def test_a_cursor_out_of_range_is_a_422(backend, client, article, cursor):
+def test_a_cursor_out_of_range_is_a_422(backend, client, admin_client, article, cursor):
     public = client.get(f"/api/v1/articles/{article}/comments", query_string={"cursor": cursor})
     refused_as_field(public, "cursor")
-    admin = client.get("/api/v1/admin/comments", query_string={"cursor": cursor}, headers=ADMIN)
+    admin = admin_client.get(
+        "/api/v1/admin/comments", query_string={"cursor": cursor}, headers=ADMIN
+    )
     refused_as_field(admin, "cursor")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-def test_any_cursor_is_answered_without_a_server_error(backend, client, article):
+def test_any_cursor_is_answered_without_a_server_error(backend, client, admin_client, article):
     @PROPERTY
     @given(cursor=CURSORS)
     @example(cursor=EDGES[0])
@@ -98,7 +101,9 @@ def test_any_cursor_is_answered_without_a_server_error(backend, client, article)
     def answered(cursor):
         public = client.get(f"/api/v1/articles/{article}/comments", query_string={"cursor": cursor})
         assert public.status_code in (200, 304) or 400 <= public.status_code < 500, cursor
-        admin = client.get("/api/v1/admin/comments", query_string={"cursor": cursor}, headers=ADMIN)
+        admin = admin_client.get(
+            "/api/v1/admin/comments", query_string={"cursor": cursor}, headers=ADMIN
+        )
         assert admin.status_code == 200 or 400 <= admin.status_code < 500, cursor
 
     answered()
@@ -140,9 +145,11 @@ def test_any_dashboard_date_or_cursor_is_answered_without_a_server_error(backend
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-def test_a_filter_with_a_nul_is_a_422_not_a_store_error(backend, client, article):
+def test_a_filter_with_a_nul_is_a_422_not_a_store_error(backend, admin_client, article):
     # PostgreSQL refuses NUL in text: it was the "store unavailable" 503.
-    response = client.get("/api/v1/admin/comments", query_string={"q": "a\x00b"}, headers=ADMIN)
+    response = admin_client.get(
+        "/api/v1/admin/comments", query_string={"q": "a\x00b"}, headers=ADMIN
+    )
     refused_as_field(response, "q")
 
 
@@ -221,8 +228,8 @@ def test_a_key_reused_with_another_text_is_a_422_and_keeps_the_first(
     assert row.id == first.get_json()["id"] and row.content == GOOD["content"]
 
 
-def test_a_key_reused_on_another_article_is_a_422(client, article, container):
-    put_article(client, "other-story", title="Other", url="https://news.example/other")
+def test_a_key_reused_on_another_article_is_a_422(client, admin_client, article, container):
+    put_article(admin_client, "other-story", title="Other", url="https://news.example/other")
     assert post(client, article, GOOD, "key-2").status_code == 202
     refused_as_field(post(client, "other-story", GOOD, "key-2"), "Idempotency-Key")
     assert len(comments_in_db(container)) == 1
@@ -311,8 +318,14 @@ def test_a_key_stored_before_the_upgrade_still_replays(tmp_path, make_container)
     engine.dispose()
     upgrade_store("moderation", url)
 
-    client = create_app(make_container(database_url=url, article_store_url=url)).test_client()
-    put_article(client, "istanbul-talks", title="Istanbul", url="https://news.example/it")
+    parley = make_container(database_url=url, article_store_url=url)
+    client = create_app(parley).test_client()
+    put_article(
+        create_dashboard(parley).test_client(),
+        "istanbul-talks",
+        title="Istanbul",
+        url="https://news.example/it",
+    )
     again = post(client, "istanbul-talks", GOOD, "sent-before-the-upgrade")
     assert again.status_code == 202 and again.get_json()["id"] == first["id"]
     other = post(client, "istanbul-talks", dict(GOOD, content="Changed."), first["idempotency_key"])

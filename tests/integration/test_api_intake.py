@@ -54,8 +54,8 @@ def test_unknown_article_404(client):
     assert response.get_json()["status"] == 404
 
 
-def test_closed_article_403(client, article, container):
-    client.put(
+def test_closed_article_403(client, admin_client, article, container):
+    admin_client.put(
         f"/api/v1/admin/articles/{article}",
         json={"title": "t", "url": "https://news.example/x", "comments_open": False},
         headers=ADMIN,

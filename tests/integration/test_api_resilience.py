@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.api import create_app
+from services.dashboard import create_app as create_dashboard
 from shared.models import Comment
 from shared.moderation import maintenance
 from tests.support.factories import ADMIN, GOOD
@@ -151,7 +152,8 @@ def test_idempotent_retry_is_not_rate_limited(make_container, article):
     assert first.get_json()["id"] == again.get_json()["id"]
 
 
-def test_admin_token_required(client):
+def test_admin_token_required(admin_client):
+    client = admin_client  # the admin API is the dashboard's (docs/contract.md §1)
     body = {"title": "t", "url": "https://news.example/t"}
     assert client.put("/api/v1/admin/articles/a", json=body).status_code == 401
     assert (
@@ -172,7 +174,7 @@ def test_admin_token_required(client):
 
 
 def test_admin_api_refuses_all_without_configured_token(make_container):
-    client = create_app(make_container(admin_token=None)).test_client()
+    client = create_dashboard(make_container(admin_token=None)).test_client()
     body = {"title": "t", "url": "https://news.example/t"}
     assert (
         client.put(
