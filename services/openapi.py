@@ -79,7 +79,9 @@ def _paths() -> dict:
             },
             "parent_id": {"type": "string"},
             "website": {"type": "string", "description": "Honeypot: leave empty."},
-            "form_token": {"type": "string"},
+            "form_token": {"type": "string", "description": "Serves one comment."},
+            "commenter_token": {"type": "string", "description": "From an earlier 202."},
+            "author_token": {"type": "string", "description": "The host site's, signed."},
         },
     }
     return {
@@ -89,6 +91,7 @@ def _paths() -> dict:
                 "parameters": [
                     _SLUG,
                     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STR},
+                    {"name": "Commenter-Token", "in": "header", "required": False, "schema": _STR},
                 ],
                 "requestBody": {
                     "required": True,
@@ -355,7 +358,12 @@ def spec(server_url: str) -> dict:
                 },
                 "Accepted": {
                     "type": "object",
-                    "properties": {"id": _STR, "status": {"const": "pending"}, "status_url": _STR},
+                    "properties": {
+                        "id": _STR,
+                        "status": {"const": "pending"},
+                        "status_url": _STR,
+                        "commenter_token": _STR,
+                    },
                 },
                 "Article": {
                     "type": "object",

@@ -31,6 +31,9 @@ class Settings(BaseModel):
     redis_url: str = "redis://127.0.0.1:6379/0"
     secret_key: str = ""
     admin_token: str | None = None
+    # Host sites sign their signed-in readers' addresses with it (shared.commenter); unset:
+    # no author token is accepted, and the trusted-authors list earns nothing.
+    author_token_secret: str | None = None
     # The admin JSON API is the dashboard's; the public api serves it only when asked
     # (docs/contract.md §1). Unset token: /metrics is open to whoever reaches the dashboard.
     admin_api_on_public: bool = False
@@ -103,6 +106,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_REDIS_URL": "redis_url",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_ADMIN_TOKEN": "admin_token",
+    "PARLEY_AUTHOR_TOKEN_SECRET": "author_token_secret",
     "PARLEY_ADMIN_API_ON_PUBLIC": "admin_api_on_public",
     "PARLEY_METRICS_TOKEN": "metrics_token",
     "PYTHON_AKISMET_API_KEY": "akismet_api_key",

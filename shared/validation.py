@@ -54,6 +54,10 @@ class CommentInput:
     parent_id: str | None = None
     website: str = ""
     form_token: str | None = None
+    # Who the author is (shared.commenter): the reader's key, and the host site's word on
+    # the address. Neither is checked here; a bad one is ignored, not refused.
+    commenter_token: str | None = None
+    author_token: str | None = None
 
     @property
     def honeypot(self) -> bool:
@@ -124,6 +128,8 @@ def validate_comment(
         "parent_id",
         "website",
         "form_token",
+        "commenter_token",
+        "author_token",
     ):
         value = data.get(name)
         if value is None:
@@ -173,6 +179,8 @@ def validate_comment(
             parent_id=parent_id,
             website=strings["website"],
             form_token=strings["form_token"].strip() or None,
+            commenter_token=strings["commenter_token"].strip() or None,
+            author_token=strings["author_token"].strip() or None,
         ),
         {},
     )

@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from services.http import container, problem
 from services.openapi import spec
-from shared import formtoken
+from shared import commenter, formtoken
 from shared.articles import (
     BadCursor,
     article_json,
@@ -83,9 +83,11 @@ def post_comment(slug: str):
         accept_language=request.headers.get("Accept-Language"),
         idempotency_key=_idempotency_key(data, from_form),
         request_id=g.request_id,
+        commenter_token=_presented_commenter(),
+        from_form=from_form,
     )
     try:
-        replay = find_replay(parley, meta.idempotency_key, slug, data)
+        replay = find_replay(parley, meta.idempotency_key, slug, data, meta.commenter_token)
     except IntakeError as exc:
         return _refused(exc, slug, data)
     if replay is None and limiter.enabled:
@@ -107,11 +109,38 @@ def post_comment(slug: str):
         limiter.hit(meta.user_ip)
     if from_form:
         # A path, not a URL: the Host header never names where the reader goes.
-        return redirect(url_for("pages.article", slug=accepted.article) + "#comment-pending", 303)
+        page = url_for("pages.article", slug=accepted.article) + "#comment-pending"
+        return _keep_commenter(redirect(page, 303), accepted.commenter_token)
     status_url = _on_site(url_for("public_api.comment_status", comment_id=accepted.id))
-    response = jsonify(id=accepted.id, status="pending", status_url=status_url)
+    body = dict(id=accepted.id, status="pending", status_url=status_url)
+    if accepted.commenter_token:
+        body["commenter_token"] = accepted.commenter_token
+    response = jsonify(body)
     response.status_code = 202
     response.headers["Location"] = status_url
+    return response
+
+
+def _presented_commenter() -> str | None:
+    """The reader's commenter token from the header (API clients) or the cookie (the
+    demo page's form); a ``commenter_token`` field in the body comes before both."""
+    return request.headers.get(commenter.HEADER) or request.cookies.get(commenter.COOKIE)
+
+
+def _keep_commenter(response, token: str | None):
+    """The form's reader keeps their commenter key (shared.commenter) in a cookie of this
+    origin that scripts cannot read and other sites' posts do not carry (HttpOnly,
+    SameSite=Lax), sent only to the comment paths, for a year after their last comment."""
+    if token:
+        response.set_cookie(
+            commenter.COOKIE,
+            token,
+            max_age=commenter.COOKIE_MAX_AGE,
+            path=commenter.COOKIE_PATH,
+            secure=request.is_secure or container().settings.site_url.startswith("https:"),
+            httponly=True,
+            samesite="Lax",
+        )
     return response
 
 

@@ -54,6 +54,8 @@ COMMENT_FIELDS = (
     "honeypot",
     "form_token_status",
     "form_token_age",
+    "author_key",
+    "author_verified",
     "fingerprint",
     "content_hash",
     "idempotency_key",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from shared import formtoken, taskqueue, textnorm
+from shared import commenter, formtoken, taskqueue, textnorm
 from shared.articles import intake_article
 from shared.events import event_fields
 from shared.intake import protocol
@@ -75,6 +75,10 @@ class RequestMeta:
     accept_language: str | None = None
     idempotency_key: str | None = None
     request_id: str | None = None
+    # The reader's commenter token from a header or the form's cookie (the body's
+    # ``commenter_token`` field comes first), and whether the body was an HTML form's.
+    commenter_token: str | None = None
+    from_form: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Accepted:
     id: str
     article: str
     replayed: bool = False
+    commenter_token: str | None = None  # the key the comment adds to, for the answer
 
 
 # The longest ``Idempotency-Key`` taken; a longer one is refused, never cut to fit.
@@ -115,29 +120,41 @@ _SAME_REQUEST = (
 )
 
 
+def _key_id(secret: str, presented: str | None, comment_id: str) -> str:
+    """The commenter key a comment adds to: the one the reader sent, else a new one."""
+    return commenter.read(secret, presented) or commenter.key_id_for(secret, comment_id)
+
+
 def find_replay(
-    container: Container, idempotency_key: str | None, slug: str, data: dict
+    container: Container,
+    idempotency_key: str | None,
+    slug: str,
+    data: dict,
+    presented: str | None = None,
 ) -> Accepted | None:
     """The first answer for a retried ``Idempotency-Key``, if there was one.
 
     A retry is the same request: the same article and, once validated and normalised,
-    the same fields (the form token aside: a retry may fetch a new one). A key that was
-    used for anything else raises :class:`IdempotencyConflict`, and a key over
-    :data:`MAX_KEY` characters :class:`InvalidFields`.
+    the same fields (the form and commenter tokens aside: a retry may fetch a new form
+    token). A key that was used for anything else raises :class:`IdempotencyConflict`, and
+    a key over :data:`MAX_KEY` characters :class:`InvalidFields`. The answer's commenter
+    token is the first answer's: the key the request sends (a ``commenter_token`` field,
+    or ``presented`` from a header or cookie), or the one the comment started, and never a
+    key that is not the comment's.
     """
     if not idempotency_key:
         return None
     _check_key(idempotency_key)
     with container.stores.moderation_read() as session:
         row = session.execute(
-            select(Comment.id, *_SAME_REQUEST).where(
+            select(Comment.id, Comment.author_key, *_SAME_REQUEST).where(
                 Comment.idempotency_key == key_digest(idempotency_key)
             )
         ).first()
     if row is None:
         return None
     clean, errors = validate_comment(data)
-    same = not errors and tuple(row[1:]) == (
+    same = not errors and tuple(row[2:]) == (
         slug,
         clean.author_name,
         clean.author_email,
@@ -152,7 +169,11 @@ def find_replay(
             "comment to the same article, and a new comment needs a new key.",
             {KEY_FIELD: ["was used for another request"]},
         )
-    return Accepted(row.id, row.article_slug, replayed=True)
+    secret = container.settings.secret_key
+    key_id = _key_id(secret, clean.commenter_token or presented, row.id)
+    holds = commenter.author_key(key_id) == row.author_key
+    token = commenter.issue(secret, key_id) if holds else None
+    return Accepted(row.id, row.article_slug, replayed=True, commenter_token=token)
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -230,7 +251,11 @@ def submit_comment(
     """
     if meta.idempotency_key:
         _check_key(meta.idempotency_key)
-    replay = None if replay_checked else find_replay(container, meta.idempotency_key, slug, data)
+    replay = (
+        None
+        if replay_checked
+        else find_replay(container, meta.idempotency_key, slug, data, meta.commenter_token)
+    )
     if replay:
         return replay
 
@@ -249,8 +274,15 @@ def submit_comment(
     if errors:
         raise InvalidFields("Some fields are not valid; see errors.", errors)
 
-    token_status, token_age = formtoken.check(container.settings.secret_key, slug, clean.form_token)
+    settings = container.settings
     comment_id = new_id()
+    fingerprint = textnorm.fingerprint(clean.author_email, clean.content)
+    token_status, token_age = formtoken.check(settings.secret_key, slug, clean.form_token)
+    if token_status == "valid":
+        token_status = formtoken.claim(container.redis, clean.form_token, token_age, fingerprint)
+    elif token_status == "missing" and meta.from_form:
+        token_status = "form_missing"  # the article page's form always sends one
+    key_id = _key_id(settings.secret_key, clean.commenter_token or meta.commenter_token, comment_id)
     row = dict(
         id=comment_id,
         article_slug=slug,
@@ -267,7 +299,11 @@ def submit_comment(
         honeypot=clean.honeypot,
         form_token_status=token_status,
         form_token_age=token_age,
-        fingerprint=textnorm.fingerprint(clean.author_email, clean.content),
+        author_key=commenter.author_key(key_id),
+        author_verified=commenter.author_verified(
+            settings.author_token_secret, clean.author_token, clean.author_email
+        ),
+        fingerprint=fingerprint,
         content_hash=textnorm.content_hash(clean.content),
         idempotency_key=key_digest(meta.idempotency_key) if meta.idempotency_key else None,
         request_id=meta.request_id,
@@ -286,11 +322,11 @@ def submit_comment(
     except Duplicate:
         # Lost a race with an identical submission (or with another use of its key):
         # tell which one.
-        replay = find_replay(container, meta.idempotency_key, slug, data)
+        replay = find_replay(container, meta.idempotency_key, slug, data, meta.commenter_token)
         if replay:
             return replay
         raise DuplicateComment(
             "You already posted this comment on this article; it is awaiting moderation or published."
         ) from None
     COMMENTS_SUBMITTED.inc()
-    return Accepted(comment_id, slug)
+    return Accepted(comment_id, slug, commenter_token=commenter.issue(settings.secret_key, key_id))

@@ -34,6 +34,7 @@ class Comment(ModerationBase):
         Index("ix_comments_status_lease", "status", "lease_until"),
         Index("ix_comments_recheck", "status", "akismet_next_check_at"),
         Index("ix_comments_author_email", "author_email"),
+        Index("ix_comments_author_key", "author_key"),
         Index("ix_comments_content_hash_created", "content_hash", "created_at"),
         # Holds only the rows whose flag is set (see ``unannounced``): new comments never
         # touch it.
@@ -62,6 +63,12 @@ class Comment(ModerationBase):
     honeypot: Mapped[bool] = mapped_column(Boolean, default=False)
     form_token_status: Mapped[str] = mapped_column(String(16), default="missing")
     form_token_age: Mapped[float | None] = mapped_column(Float)
+    # Whose record the comment adds to: SHA-256 of the commenter key the reader holds
+    # (shared.commenter.author_key), never the e-mail address anyone can type. NULL for
+    # comments stored before it (mod0011): they count for no one.
+    author_key: Mapped[str | None] = mapped_column(String(64))
+    # The host site signed for author_email (an author_token): the trusted list applies.
+    author_verified: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # sha256 of (normalised e-mail, content): same author + same text on one article = 409.
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -72,13 +72,16 @@ def _others():
 
 
 # The author's record and the site-wide near-duplicates, in one round trip; built once so
-# that every check reuses the compiled statement.
+# that every check reuses the compiled statement. The record is the commenter key's
+# (shared.commenter), never the e-mail address's: anyone may type a regular's address, to
+# borrow their record or to poison it. A comment without a key (stored before keys) has
+# none: NULL equals nothing.
 _HISTORY = select(
     _others()
-    .where(Comment.author_email == bindparam("h_email"), Comment.status == "published")
+    .where(Comment.author_key == bindparam("h_key"), Comment.status == "published")
     .scalar_subquery(),
     _others()
-    .where(Comment.author_email == bindparam("h_email"), Comment.status == "spam")
+    .where(Comment.author_key == bindparam("h_key"), Comment.status == "spam")
     .scalar_subquery(),
     _others()
     .where(
@@ -100,7 +103,7 @@ def rule_context(
         _HISTORY,
         {
             "h_id": comment.id,
-            "h_email": comment.author_email,
+            "h_key": comment.author_key,
             "h_hash": comment.content_hash,
             "h_since": since,
         },

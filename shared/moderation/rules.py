@@ -21,6 +21,7 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from shared.moderation import links as lk
 from shared.moderation import textcheck as tc
 from shared.moderation.defaults import DEFAULT_LISTS, LIST_FIELDS
+from shared.moderation.formsigns import TOKEN_SIGNS
 from shared.moderation.senses import with_context
 from shared.moderation.terms import find_terms
 
@@ -39,6 +40,7 @@ WEIGHTS: dict[str, float] = {
     "honeypot": 10.0,
     "form_too_fast": 1.5,
     "form_token_invalid": 1.0,
+    "form_token_missing": 0.5,  # a form post without it (.formsigns)
     "duplicate_text": 1.0,
     "duplicate_text_each_more": 0.5,
     "duplicate_text_max": 3.0,
@@ -81,8 +83,9 @@ class CommentFacts:
     author_url: str | None = None
     user_ip: str = ""
     honeypot: bool = False
-    form_token_status: str = "missing"  # valid | invalid | missing | expired
+    form_token_status: str = "missing"  # valid | invalid | missing | expired | … (.formsigns)
     form_token_age: float | None = None
+    author_verified: bool = False  # the host site signed for author_email (shared.commenter)
     article_url: str | None = None  # the article's page: links to it are the site's own
 
     @classmethod
@@ -97,6 +100,7 @@ class CommentFacts:
             honeypot=bool(getattr(comment, "honeypot", False)),
             form_token_status=getattr(comment, "form_token_status", None) or "missing",
             form_token_age=getattr(comment, "form_token_age", None),
+            author_verified=bool(getattr(comment, "author_verified", False)),
             article_url=getattr(comment, "article_permalink", None) or None,
         )
 
@@ -126,7 +130,7 @@ class RuleContext:
     max_links: int = 2
     min_form_seconds: float = 3.0
     similar_recent: int = 0
-    author_spam_count: int = 0
+    author_spam_count: int = 0  # earlier comments with the same commenter key (.context)
     author_approved_count: int = 0
 
     def __post_init__(self) -> None:
@@ -260,9 +264,9 @@ def rule_honeypot(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
 
 
 def rule_form_token(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
-    """Humans read before they write; a missing token is fine (API clients have none)."""
-    if facts.form_token_status == "invalid":
-        return _signal("form_token_invalid", "the form token was tampered with or forged")
+    """Humans read before they write, and a token serves one comment (:mod:`.formsigns`)."""
+    if sign := TOKEN_SIGNS.get(facts.form_token_status):
+        return _signal(*sign)
     age = facts.form_token_age
     if facts.form_token_status == "valid" and age is not None and age < ctx.min_form_seconds:
         return _signal(
@@ -291,9 +295,10 @@ def rule_duplicate_text(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
 
 
 def rule_author_history(facts: CommentFacts, ctx: RuleContext) -> list[Signal]:
-    """Past verdicts on the same e-mail: spammers return, regulars earn some trust."""
+    """Past verdicts on the reader's commenter key (counted by the caller): spammers
+    return, regulars earn some trust; the trusted list only for a verified address."""
     signals = []
-    if facts.author_email.strip().casefold() in ctx.trusted_authors:
+    if facts.author_verified and facts.author_email.strip().casefold() in ctx.trusted_authors:
         signals.append(_signal("trusted_author", "the author is on the trusted list"))
     n = ctx.author_spam_count
     if n > 0:

@@ -78,6 +78,8 @@ def _row(article: str) -> dict:
         honeypot=False,
         form_token_status="missing",
         form_token_age=None,
+        author_key=None,
+        author_verified=False,
         fingerprint=uuid.uuid4().hex,
         content_hash=uuid.uuid4().hex,
         idempotency_key=None,

@@ -53,6 +53,8 @@ def _row(n: int, **changes) -> dict:
         honeypot=n % 2 == 1,
         form_token_status="valid",
         form_token_age=12.5,
+        author_key=f"{n:064x}",
+        author_verified=n % 2 == 0,
         fingerprint=uuid.uuid4().hex,
         content_hash=uuid.uuid4().hex,
         idempotency_key=None,

@@ -484,7 +484,7 @@ def test_author_history():
     assert (s.rule, s.score) == ("author_approved_history", -1.0)
     assert s.detail == "4 comments by the author approved before"
     trusted = ctx(trusted_authors={"Olena@Example.com"}, author_approved_count=4)
-    [s] = rule_author_history(facts(), trusted)
+    [s] = rule_author_history(facts(author_verified=True), trusted)  # signed by the host site
     assert (s.rule, s.score) == ("trusted_author", -3.0)
 
 
