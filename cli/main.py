@@ -11,6 +11,8 @@ import click
 
 from cli.accounts import add_moderator, ensure_demo_admin
 from cli.base import container
+from cli.evaluate import evaluate
+from cli.train import train
 from shared.events import TYPES as EVENT_TYPES
 
 
@@ -286,6 +288,9 @@ def worker_health(name: str | None) -> None:
 # The dashboard's account commands, kept in a module of their own.
 main.add_command(add_moderator)
 main.add_command(ensure_demo_admin)
+# The learned classifier's commands (docs/contract.md §8).
+main.add_command(evaluate)
+main.add_command(train)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,6 +73,12 @@ class Container:
         return PolicyCache()
 
     @cached_property
+    def classifier_cache(self):
+        from shared.classifier.cache import ModelCache
+
+        return ModelCache()
+
+    @cached_property
     def spam_checker(self):
         from shared.spam import build_checker
 

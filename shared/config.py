@@ -65,6 +65,12 @@ class Settings(BaseModel):
     # Where the host's intake writer runs: a process of its own, or a thread of the api
     # process that won its election (shared/intake/committer.py).
     intake_writer: Literal["process", "thread"] = "process"
+    # The learned classifier (shared/classifier): on, trial (in the reasons, not counted) or
+    # off; silent until it has this many labelled examples of each class; retrained by beat
+    # once this many labels are new or changed since the current version.
+    classifier: Literal["on", "trial", "off"] = "on"
+    classifier_min_examples: int = Field(10, ge=1)
+    classifier_retrain_every: int = Field(20, ge=1)
     blog_lang: str = "en"
     site_url: str = "http://127.0.0.1:8000"
     admin_email: str = "admin@example.com"
@@ -123,6 +129,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_MAX_LINKS": "max_links",
     "PARLEY_TRUSTED_PROXIES": "trusted_proxies",
     "PARLEY_CORS_ORIGINS": "cors_origins",
+    "PARLEY_CLASSIFIER": "classifier",
     "PARLEY_HOLD_THRESHOLD": "hold_threshold",
     "PARLEY_SPAM_THRESHOLD": "spam_threshold",
     "PARLEY_MIN_FORM_SECONDS": "min_form_seconds",
@@ -131,6 +138,8 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_DISCARDED_RETENTION_DAYS": "discarded_retention_days",
     "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
     "PARLEY_INTAKE_WRITER": "intake_writer",
+    "PARLEY_CLASSIFIER_MIN_EXAMPLES": "classifier_min_examples",
+    "PARLEY_CLASSIFIER_RETRAIN_EVERY": "classifier_retrain_every",
     "PARLEY_BLOG_LANG": "blog_lang",
     "PARLEY_SITE_URL": "site_url",
     "PARLEY_ADMIN_EMAIL": "admin_email",

@@ -30,6 +30,7 @@ RECHECK = "parley.akismet_recheck"
 PURGE = "parley.purge"
 OPS_SAMPLE = "parley.ops_sample"  # beat's minute sample for the ops page
 RELAY_EVENTS = "parley.relay_events"  # beat's relay of the events outbox
+RETRAIN = "parley.retrain_classifier"  # beat's retraining of the learned classifier
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 _QUEUE_OF = {
@@ -43,6 +44,7 @@ _QUEUE_OF = {
     PURGE: "maintenance",
     OPS_SAMPLE: "maintenance",
     RELAY_EVENTS: "maintenance",
+    RETRAIN: "maintenance",
 }
 # Published through the anonymous exchange: kombu's Redis transport then pushes straight
 # onto the list named by the routing key. Routing through a named exchange would depend on

@@ -60,6 +60,13 @@ app.conf.beat_schedule = {
         "schedule": events.RELAY_SECONDS,
         "options": {"expires": events.RELAY_SECONDS * 2},
     },
+    # The classifier's retraining, when enough labels arrived (shared.classifier.training);
+    # a run still waiting when the next is due is dropped.
+    "classifier-retrain": {
+        "task": taskqueue.RETRAIN,
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # A stale sample is worthless: drop it rather than run it late.
     "ops-sample": {
         "task": taskqueue.OPS_SAMPLE,

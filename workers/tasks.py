@@ -11,6 +11,7 @@ import logging
 from sqlalchemy.exc import OperationalError
 
 from shared import events, taskqueue
+from shared.classifier import training
 from shared.moderation import actions, maintenance, pipeline, publishing
 from shared.ops import series
 from shared.spam import FeedbackError
@@ -84,6 +85,13 @@ def relay_events() -> int:
     if sent:
         log.info("events relayed from the outbox", extra={"sent": sent})
     return sent
+
+
+@app.task(name=taskqueue.RETRAIN)
+def retrain_classifier() -> dict:
+    """Train a new version of the learned classifier once enough labels are new or
+    changed since the current one (two counts when there is nothing to do)."""
+    return training.retrain(container())
 
 
 @app.task(name=taskqueue.RECHECK)

@@ -13,6 +13,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -263,3 +265,49 @@ class DashboardSession(ModerationBase):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrainingExample(ModerationBase):
+    """A labelled example the classifier learns from (shared.classifier.store).
+
+    ``source`` says whose label it is: ``moderator`` (an approve or a spam decision),
+    ``reversal`` (a moderator changed an earlier label: the row is updated, not added),
+    ``import`` (a comment imported with its status) or ``csv`` (``parley train import``).
+    A comment has at most one example (``comment_id``); examples from files have none and
+    are told apart by ``digest`` (SHA-256 of text and author fields), so a file imported
+    twice adds nothing. No foreign key: a purged comment's example stays to be learned
+    from. ``updated_at`` moves with every change; beat retrains once enough have moved
+    since the current model's ``labels_through``.
+    """
+
+    __tablename__ = "training_examples"
+    __table_args__ = (Index("ix_training_examples_updated_at", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_name: Mapped[str] = mapped_column(String(100), default="")
+    author_url: Mapped[str | None] = mapped_column(String(2048))
+    label: Mapped[int] = mapped_column(SmallInteger)  # 1 spam, 0 ham
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClassifierModel(ModerationBase):
+    """One trained version of the site's classifier: JSON parameters and the weights as
+    numpy bytes (shared.classifier.codec; never pickle). Every worker scores with the
+    highest version (shared.classifier.cache); a few older ones are kept."""
+
+    __tablename__ = "classifier_models"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The newest example's updated_at when the training set was read.
+    labels_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    n_ham: Mapped[int] = mapped_column(Integer)
+    n_spam: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict] = mapped_column(JSON)
+    coef: Mapped[bytes] = mapped_column(LargeBinary)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)

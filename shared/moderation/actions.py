@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shared import taskqueue
+from shared.classifier.store import learn_from_action
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
 from shared.moderation.publishing import publish_comment, unpublish_comment
@@ -120,6 +121,8 @@ def moderate(
             raise Conflict(
                 f"the comment changed while you were deciding (it is no longer {from_status}); reload it"
             )
+        # The decision is a label for the classifier, in the same unit of work.
+        learn_from_action(session, comment, action)
     outbox.relay(container)
     if needs_unpublish(from_status, target):
         try:

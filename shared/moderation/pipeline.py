@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
+from shared.classifier import live as classifier
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
@@ -140,9 +141,11 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
             rule_context(session, settings, container.policy_cache, lease.comment)
             for lease in leases
         ]
+        model = classifier.current_model(container, session)
     judged: list[Judged | None] = []
     asks = []  # (index, signals, thresholds, payload)
     for lease, (ctx, thresholds) in zip(leases, contexts, strict=True):
+        ctx = classifier.with_verdict(ctx, model, lease.comment, container)
         signals = evaluate(CommentFacts.from_comment(lease.comment), ctx)
         decision = heuristic_precheck(signals, thresholds["spam_threshold"])
         if decision is not None:

@@ -40,12 +40,14 @@ def _num(value: float) -> str:
 
 
 def total_score(signals: Iterable[Signal]) -> float:
-    """Sum of the signals' scores, rounded so that 0.1 + 0.2 compares as 0.3."""
-    return round(sum(s.score for s in signals), 4)
+    """Sum of the signals' scores, rounded so that 0.1 + 0.2 compares as 0.3. Signals on
+    trial are shown, never counted (docs/contract.md §4)."""
+    return round(sum(s.score for s in signals if not s.trial), 4)
 
 
 def _rules(signals: Sequence[Signal]) -> str:
-    return f" ({', '.join(dict.fromkeys(s.rule for s in signals))})" if signals else ""
+    counted = [s.rule for s in signals if not s.trial]
+    return f" ({', '.join(dict.fromkeys(counted))})" if counted else ""
 
 
 def _decision(status: str, signals: Sequence[Signal], summary: str) -> Decision:
@@ -115,7 +117,7 @@ def heuristic_precheck(signals: Sequence[Signal], spam_threshold: float) -> Deci
     signals = list(signals)
     if found := _honeypot(signals):
         return found
-    listed = any(s.rule in LIST_RULES for s in signals)
+    listed = any(s.rule in LIST_RULES and not s.trial for s in signals)
     status, why = _by_score(signals, spam_threshold, spam_threshold)
     if listed and status == "spam":
         summary = f"Spam: {why}; on a moderators' list, Akismet not consulted"

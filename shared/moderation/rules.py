@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
+from shared.classifier.verdict import Verdict, weigh
 from shared.moderation import links as lk
 from shared.moderation import textcheck as tc
 from shared.moderation.defaults import DEFAULT_LISTS, LIST_FIELDS
@@ -68,9 +69,11 @@ class Signal:
     rule: str
     score: float
     detail: str
+    trial: bool = False  # shown in the reasons, not counted (docs/contract.md §4)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "score": self.score, "detail": self.detail}
+        trial = {"trial": True} if self.trial else {}
+        return {"rule": self.rule, "score": self.score, "detail": self.detail, **trial}
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class RuleContext:
     similar_recent: int = 0
     author_spam_count: int = 0  # earlier comments with the same commenter key (.context)
     author_approved_count: int = 0
+    classifier: Verdict | None = None  # the learned classifier's, scored by the caller
 
     def __post_init__(self) -> None:
         for name in (*LIST_FIELDS.values(), "site_hosts"):
@@ -381,6 +385,15 @@ def rule_repetition(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
     return _signal("repetition", f"repeats {what}") if what else None
 
 
+def rule_classifier(facts: CommentFacts, ctx: RuleContext) -> Signal | None:
+    """The site's learned classifier: the probability and the words behind it, weighed by
+    band (shared.classifier.verdict); silent before its first model and when unsure."""
+    weighed = weigh(ctx.classifier) if ctx.classifier is not None else None
+    if weighed is None:
+        return None
+    return Signal("classifier", weighed[0], weighed[1], trial=ctx.classifier.trial)
+
+
 RULES: tuple[Rule, ...] = (
     rule_honeypot,
     rule_blocked_email,
@@ -400,6 +413,7 @@ RULES: tuple[Rule, ...] = (
     rule_shouting,
     rule_repetition,
     rule_author_history,
+    rule_classifier,
 )
 
 

@@ -13,8 +13,8 @@ the variable, ``/metrics`` shows this process's own counters only (tests, one-of
 
 Gauges describing shared state are not recorded by anyone: :class:`ParleyCollector`
 computes them when scraped, from Redis (queue depths, live workers) and the database
-(comments by status, oldest unchecked age, events not yet relayed), so they are right
-whichever process serves.
+(comments by status, oldest unchecked age, events not yet relayed, the classifier's
+version), so they are right whichever process serves.
 The ops page's series (:mod:`shared.ops.series`) read the same queue depths and age.
 """
 
@@ -112,6 +112,14 @@ def events_pending(container) -> int:
         return pending_count(session)
 
 
+def classifier_version(container) -> int:
+    """The newest stored model's version of the learned classifier (0 before the first)."""
+    from shared.classifier.store import latest_version
+
+    with container.stores.moderation_read() as session:
+        return latest_version(session) or 0
+
+
 class ParleyCollector:
     """The gauges of docs/contract.md §7 (plus ``parley_workers_alive``), computed when scraped.
 
@@ -156,6 +164,7 @@ class ParleyCollector:
             counts = comment_counts(self.container)
             age = oldest_unchecked_age(self.container)
             pending = events_pending(self.container)
+            version = classifier_version(self.container)
         except Exception as exc:
             log.debug("metrics: database unreadable", extra={"error": str(exc)})
             return [], False
@@ -172,7 +181,12 @@ class ParleyCollector:
             "Events recorded with their change and not yet relayed to the stream.",
             value=pending,
         )
-        return [by_status, oldest, events], True
+        model = GaugeMetricFamily(
+            "parley_classifier_version",
+            "Version of the learned classifier's newest model (0 before the first).",
+            value=version,
+        )
+        return [by_status, oldest, events, model], True
 
 
 class _ThisProcess:
