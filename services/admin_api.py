@@ -14,7 +14,8 @@ from shared.articles import (
     validate_article,
 )
 from shared.db import session_scope
-from shared.moderation import actions, queries
+from shared.moderation import actions, quality, queries, rulebook
+from shared.moderation.modes import MODES, WEIGHT_RANGE, valid_weight
 from shared.moderation.queries import Filters
 from shared.moderation.states import MODERATOR_ACTIONS, NOTE_RULE, valid_note
 
@@ -103,6 +104,10 @@ def get_comment(comment_id: str):
         return problem(404, "Unknown comment", "There is no such comment.")
 
 
+def _actor() -> str:
+    return (request.headers.get("X-Parley-Actor") or "admin-api")[:254]
+
+
 @admin_api.post("/comments/<comment_id>/actions")
 @require_admin_token
 def act(comment_id: str):
@@ -120,11 +125,59 @@ def act(comment_id: str):
         return problem(
             422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors
         )
-    actor = (request.headers.get("X-Parley-Actor") or "admin-api")[:254]
     try:
-        result = actions.moderate(container(), comment_id, action, actor, note)
+        result = actions.moderate(container(), comment_id, action, _actor(), note)
     except actions.CommentNotFound:
         return problem(404, "Unknown comment", "There is no such comment.")
     except actions.IllegalTransition as exc:
         return problem(409, "Conflict", str(exc))
     return jsonify(actions.record_json(result.comment))
+
+
+@admin_api.get("/rules")
+@require_admin_token
+def list_rules():
+    """Every rule (the classifier too) with its mode and weight in force."""
+    parley = container()
+    with parley.stores.moderation_read() as session:
+        rows = rulebook.rule_rows(session, parley.settings)
+    return jsonify([row.as_json() for row in rows])
+
+
+@admin_api.put("/rules/<rule>")
+@require_admin_token
+def put_rule(rule: str):
+    """Set a rule on, on trial or off, and optionally its weight (null: the default)."""
+    if rule not in rulebook.rule_names():
+        return problem(404, "Unknown rule", "There is no such rule; GET /rules lists them.")
+    data = json_body()
+    if data is None:
+        return problem(400, "Bad request", "The body must be a JSON object.")
+    errors = {}
+    if data.get("mode") not in MODES:
+        errors["mode"] = [f"must be one of {', '.join(MODES)}"]
+    weight = data.get("weight")
+    if weight is not None and not valid_weight(weight):
+        low, high = WEIGHT_RANGE
+        errors["weight"] = [f"must be a number from {low:g} to {high:g}, or null (the default)"]
+    if errors:
+        return problem(
+            422, "Invalid fields", "Some fields are not valid; see errors.", errors=errors
+        )
+    parley = container()
+    extra = {"weight": weight} if "weight" in data else {}
+    with session_scope(parley.stores.moderation) as session:
+        row = rulebook.set_rule(session, parley.settings, rule, data["mode"], _actor(), **extra)
+        body = row.as_json()
+    parley.policy_cache.invalidate()  # this process's; the workers' reread within seconds
+    return jsonify(body)
+
+
+@admin_api.get("/quality")
+@require_admin_token
+def get_quality():
+    """Each rule's and the classifier's record against the moderators' decisions."""
+    parley = container()
+    with parley.stores.moderation_read() as session:
+        body = quality.quality(session, parley.settings)
+    return jsonify(body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from shared.moderation.modes import MODES, WEIGHT_RANGE
 from shared.moderation.states import MODERATOR_ACTIONS, STATUSES
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -259,6 +260,67 @@ def _paths() -> dict:
                 },
             },
         },
+        "/api/v1/admin/rules": {
+            "get": {
+                "summary": "Every rule (the classifier too) with its mode and weight",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Rule"},
+                                }
+                            }
+                        },
+                    },
+                    "401": _problem("No valid token"),
+                },
+            },
+        },
+        "/api/v1/admin/rules/{rule}": {
+            "put": {
+                "summary": "Set a rule on, on trial (shown, not counted) or off, and its weight",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "rule", "in": "path", "required": True, "schema": _STR},
+                    {
+                        "name": "X-Parley-Actor",
+                        "in": "header",
+                        "schema": _STR,
+                        "description": "Who acts, for the activity log (default `admin-api`)",
+                    },
+                ],
+                "requestBody": _json_body(
+                    ["mode"],
+                    {
+                        "mode": {"enum": list(MODES)},
+                        "weight": {
+                            "type": ["number", "null"],
+                            "minimum": WEIGHT_RANGE[0],
+                            "maximum": WEIGHT_RANGE[1],
+                            "description": "Left out: unchanged; null: the default weight.",
+                        },
+                    },
+                ),
+                "responses": {
+                    "200": _json("Rule", "Set; the rule as it is now"),
+                    "400": _problem("Body is not a JSON object"),
+                    "401": _problem("No valid token"),
+                    "404": _problem("Unknown rule"),
+                    "422": _problem("Field errors"),
+                },
+            },
+        },
+        "/api/v1/admin/quality": {
+            "get": {
+                "summary": "Each rule's and the classifier's record against moderators' decisions",
+                "security": [{"bearer": []}],
+                "responses": {"200": _json("Quality"), "401": _problem("No valid token")},
+            },
+        },
         "/healthz": {
             "get": {"summary": "Process alive", "responses": {"200": {"description": "OK"}}}
         },
@@ -299,7 +361,20 @@ _ADMIN_COMMENT = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"rule": _STR, "score": {"type": "number"}, "detail": _STR},
+                "properties": {
+                    "rule": _STR,
+                    "score": {"type": "number"},
+                    "detail": _STR,
+                    "trial": {
+                        "type": "boolean",
+                        "description": "On trial: shown, not counted toward the decision.",
+                    },
+                    "entry": {
+                        "type": "object",
+                        "description": "The list entry on trial, when the trial is one.",
+                        "properties": {"kind": _STR, "value": _STR},
+                    },
+                },
             },
         },
         "akismet": {
@@ -327,6 +402,57 @@ _ADMIN_COMMENT = {
                     "to": _NSTR,
                     "note": _NSTR,
                 },
+            },
+        },
+    },
+}
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+# docs/contract.md §4 and shared/moderation/quality.py: rules measured against moderators.
+_QUALITY = {
+    "type": "object",
+    "required": ["rules", "classifier"],
+    "properties": {
+        "labelled": {
+            "type": "object",
+            "properties": {"ham": _COUNT, "spam": _COUNT},
+        },
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rule", "fired", "agreed", "overridden", "precision"],
+                "properties": {
+                    "rule": _STR,
+                    "mode": {"enum": list(MODES)},
+                    "trial": {"type": "boolean"},
+                    "entry": {"type": "object", "properties": {"kind": _STR, "value": _STR}},
+                    "fired": _COUNT,
+                    "agreed": _COUNT,
+                    "overridden": _COUNT,
+                    "precision": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                    "would_flip": _COUNT,
+                    "flips_agreed": _COUNT,
+                    "unreviewed": {
+                        "type": "object",
+                        "properties": {"fired": _COUNT, "would_flip": _COUNT},
+                    },
+                },
+            },
+        },
+        "classifier": {
+            "type": "object",
+            "required": ["version", "trained_at", "examples"],
+            "properties": {
+                "version": {"type": ["integer", "null"]},
+                "trained_at": _NTIME,
+                "examples": {
+                    "type": "object",
+                    "properties": {"ham": _COUNT, "spam": _COUNT},
+                },
+                "metrics": {"type": "object"},
+                "learning_curve": {"type": "array"},
             },
         },
     },
@@ -408,6 +534,16 @@ def spec(server_url: str) -> dict:
                         "next_cursor": _NSTR,
                     },
                 },
+                "Rule": {
+                    "type": "object",
+                    "required": ["rule", "mode", "weight"],
+                    "properties": {
+                        "rule": _STR,
+                        "mode": {"enum": list(MODES)},
+                        "weight": {"type": "number"},
+                    },
+                },
+                "Quality": _QUALITY,
                 "CommentStatus": {
                     "type": "object",
                     "properties": {

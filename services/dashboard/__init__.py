@@ -11,6 +11,7 @@ from services.dashboard import security, templating
 from services.dashboard.activity import activity_pages
 from services.dashboard.auth import auth
 from services.dashboard.ops import ops_pages
+from services.dashboard.quality import quality_pages
 from services.dashboard.queue import queue_pages
 from services.dashboard.settings import settings_pages
 from services.metrics_view import metrics_view
@@ -35,7 +36,7 @@ def create_app(parley: Container | None = None) -> Flask:
     security.install(app, settings, exempt=[admin_api])
     templating.install(app)
     app.register_blueprint(admin_api)
-    for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages):
+    for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages, quality_pages):
         app.register_blueprint(blueprint)
     app.register_blueprint(metrics_view)
     if settings.trusted_proxies:

@@ -1,4 +1,5 @@
-"""Admins' pages: moderation lists, tunable settings and moderators' accounts."""
+"""Admins' pages: moderation lists, tunable settings, rules' modes and weights, and
+moderators' accounts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from services.http import container
 from shared import accounts
 from shared.db import session_scope
 from shared.moderation import lists as ds
+from shared.moderation import rulebook
+from shared.moderation.modes import MODES
 
 settings_pages = Blueprint("settings", __name__, url_prefix="/admin")
 
@@ -20,8 +23,15 @@ def settings():
     with parley.stores.moderation_read() as session:
         lists = ds.list_entries(session)
         tunables = ds.tunables(session, parley.settings)
+        rules = rulebook.rule_rows(session, parley.settings)
     return render_template(
-        "settings.html", lists=lists, tunables=tunables, labels=ds.LIST_LABELS, active="settings"
+        "settings.html",
+        lists=lists,
+        tunables=tunables,
+        rules=rules,
+        modes=MODES,
+        labels=ds.LIST_LABELS,
+        active="settings",
     )
 
 
@@ -85,6 +95,49 @@ def remove_entry(entry_id: int):
     _saved()
     flash(f"Removed {entry.value!r} from {ds.LIST_LABELS.get(entry.kind, (entry.kind,))[0]}.", "ok")
     return redirect(url_for("settings.settings") + f"#list-{entry.kind}", 303)
+
+
+@settings_pages.post("/settings/rules")
+@admin_required
+def save_rules():
+    """Every rule's mode and weight from one form (an empty weight: the default)."""
+    parley = container()
+    changed, errors = [], []
+    with session_scope(parley.stores.moderation) as session:
+        for row in rulebook.rule_rows(session, parley.settings):
+            mode = request.form.get(f"mode-{row.rule}", row.mode)
+            weight = request.form.get(f"weight-{row.rule}", "")
+            try:
+                new = rulebook.set_rule(session, parley.settings, row.rule, mode, actor(), weight)
+            except rulebook.RuleChangeError as exc:
+                errors.append(f"{row.rule}: {exc}")
+                continue
+            if (new.mode, new.weight) != (row.mode, row.weight):
+                changed.append(row.rule)
+    if changed:
+        _saved()
+        flash(f"Saved: {', '.join(changed)}. The next check uses it.", "ok")
+    for error in errors[:5]:
+        flash(error, "error")
+    if not changed and not errors:
+        flash("Nothing changed.", "ok")
+    return redirect(url_for("settings.settings") + "#rules", 303)
+
+
+@settings_pages.post("/settings/lists/mode/<int:entry_id>")
+@admin_required
+def set_entry_mode(entry_id: int):
+    """One list entry on, on trial or off."""
+    try:
+        with session_scope(container().stores.moderation) as session:
+            entry = ds.set_entry_mode(session, entry_id, request.form.get("mode", ""), actor())
+            kind, value, mode = entry.kind, entry.value, entry.mode
+    except ds.ChangeError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("settings.settings"), 303)
+    _saved()
+    flash(f"{ds.LIST_LABELS.get(kind, (kind,))[0]}: {value!r} is {mode}.", "ok")
+    return redirect(url_for("settings.settings") + f"#list-{kind}", 303)
 
 
 # --- moderators ---------------------------------------------------------------------------

@@ -21,6 +21,8 @@ AUDIT_ACTIONS = (
     "list.add",
     "list.remove",
     "setting.set",
+    "list.mode",
+    "rule.set",
     "moderator.create",
     "moderator.update",
     "moderator.password",

@@ -97,7 +97,9 @@ def apply(
         if mode == "off":
             continue
         if setting is not None and setting.weight is not None:
-            score = weighted(signal.score, defaults.get(signal.rule), setting.weight)
+            # A rule without a default weight (the classifier, whose score is its band's)
+            # is scaled as if its default were 1.
+            score = weighted(signal.score, defaults.get(signal.rule, 1.0), setting.weight)
             signal = replace(signal, score=score)
         if mode == "trial" and not signal.trial:
             signal = replace(signal, trial=True)

@@ -13,13 +13,14 @@ the author's history) are computed by the caller and passed in :class:`RuleConte
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from shared.classifier.verdict import Verdict, weigh
 from shared.moderation import links as lk
+from shared.moderation import modes as md
 from shared.moderation import textcheck as tc
 from shared.moderation.defaults import DEFAULT_LISTS, LIST_FIELDS
 from shared.moderation.formsigns import TOKEN_SIGNS
@@ -70,9 +71,12 @@ class Signal:
     score: float
     detail: str
     trial: bool = False  # shown in the reasons, not counted (docs/contract.md §4)
+    entry: tuple[str, str] | None = None  # (kind, value): the list entry on trial
 
     def as_dict(self) -> dict[str, Any]:
         trial = {"trial": True} if self.trial else {}
+        if self.entry:
+            trial["entry"] = {"kind": self.entry[0], "value": self.entry[1]}
         return {"rule": self.rule, "score": self.score, "detail": self.detail, **trial}
 
 
@@ -130,6 +134,8 @@ class RuleContext:
     extra_disposable_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()  # links there do not count
     site_hosts: frozenset[str] = frozenset()  # PARLEY_SITE_URL's host: the site's own links
+    trial_lists: Mapping[str, frozenset[str]] = field(default_factory=dict)  # kind -> entries
+    rule_modes: Mapping[str, md.RuleMode] = field(default_factory=dict)  # see .modes
     max_links: int = 2
     min_form_seconds: float = 3.0
     similar_recent: int = 0
@@ -140,6 +146,8 @@ class RuleContext:
     def __post_init__(self) -> None:
         for name in (*LIST_FIELDS.values(), "site_hosts"):
             object.__setattr__(self, name, _normalise(getattr(self, name)))
+        trial = {kind: _normalise(v) for kind, v in self.trial_lists.items() if v}
+        object.__setattr__(self, "trial_lists", trial)
 
     @classmethod
     def from_lists(
@@ -417,8 +425,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def evaluate(facts: CommentFacts, ctx: RuleContext, rules: Iterable[Rule] = RULES) -> list[Signal]:
-    """Every signal the rules raise for one comment, in rule order."""
+def _raise(facts: CommentFacts, ctx: RuleContext, rules: Iterable[Rule]) -> list[Signal]:
     signals: list[Signal] = []
     for rule in rules:
         result = rule(facts, ctx)
@@ -427,3 +434,13 @@ def evaluate(facts: CommentFacts, ctx: RuleContext, rules: Iterable[Rule] = RULE
         elif result:
             signals.extend(result)
     return signals
+
+
+def evaluate(facts: CommentFacts, ctx: RuleContext, rules: Iterable[Rule] = RULES) -> list[Signal]:
+    """Every signal the rules raise for one comment, in rule order, then those of the list
+    entries on trial; the rules' modes and weights applied (:mod:`.modes`)."""
+    rules = tuple(rules)
+    signals = _raise(facts, ctx, rules)
+    if ctx.trial_lists:
+        signals += md.entry_trials(facts, ctx, rules, _raise, LIST_FIELDS)
+    return md.apply(signals, ctx.rule_modes, WEIGHTS) if ctx.rule_modes else signals
