@@ -13,7 +13,7 @@ import sys
 import click
 
 # shared.classifier.model.LEARNERS, named here so that `parley --help` does not load
-# scikit-learn (tests/unit/test_classifier_cli.py keeps the two equal).
+# scikit-learn (tests/unit/cli/test_classifier_cli.py keeps the two equal).
 LEARNERS = ("logreg", "nb", "sgd")
 
 

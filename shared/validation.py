@@ -22,7 +22,7 @@ from shared.textnorm import nfc
 # "someone@example.org", about 5 % of the intake's CPU. They are a pure function of the
 # domain, and the domains readers write from are few (the webmail providers, a few
 # companies), so they are remembered. The library calls them by this module-level name;
-# tests/unit/test_validation.py fails if a new version stops doing so, or if a cached
+# tests/unit/shared/test_validation.py fails if a new version stops doing so, or if a cached
 # answer differs from the library's own. A domain it refuses raises, and is not remembered.
 _EMAIL_MODULE = importlib.import_module("email_validator.validate_email")
 _check_domain = functools.lru_cache(maxsize=4096)(_EMAIL_MODULE.validate_email_domain_name)

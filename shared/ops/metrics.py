@@ -24,7 +24,7 @@ from prometheus_client import Counter, Histogram
 DECISIONS = ("published", "held", "spam", "discarded")
 # The Akismet calls shared/spam.py makes and meters, and what it records for each: the
 # verdicts of comment-check, "ok" for the two corrections, and for all three the error
-# kinds of spam._classify (tests/unit/test_metric_labels.py keeps these in step).
+# kinds of spam._classify (tests/unit/shared/test_metric_labels.py keeps these in step).
 AKISMET_VERDICTS = ("ham", "spam", "discard")
 AKISMET_ERRORS = (
     "timeout",

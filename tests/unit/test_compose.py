@@ -22,8 +22,9 @@ import yaml
 from cli.main import main as parley_cli
 from shared.config import ENV_VARS, Settings
 from shared.taskqueue import QUEUES
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 PARLEY = {name: svc for name, svc in SERVICES.items() if "build" in svc}

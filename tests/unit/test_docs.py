@@ -10,7 +10,6 @@ built is stale and fails too.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,9 @@ from cli.main import main as parley_cli
 from services.openapi import spec
 from shared.config import ENV_VARS
 from shared.events import TYPES
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 CONTRACT = (ROOT / "docs" / "contract.md").read_text()
 README = (ROOT / "README.md").read_text()
 # Served but not described by OpenAPI: the description itself, the demo page and /metrics.

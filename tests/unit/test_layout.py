@@ -10,11 +10,11 @@ run. docs/architecture.md shows how to run this alone.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import grimp
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
 PACKAGES = ("shared", "services", "workers", "cli")
 # Folders whose modules count toward the size limit (bench/ is a tool, not a package above).
 SIZED = (*PACKAGES, "bench")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from shared.moderation import pipeline
 from tests.support.metrics import drain_checks, scrape, submit_remark
+from tests.support.paths import REPO_ROOT
 
-ALERTS = Path(__file__).resolve().parents[2] / "ops" / "prometheus" / "alerts.yml"
+ALERTS = REPO_ROOT / "ops" / "prometheus" / "alerts.yml"
 # PromQL words that look like identifiers but are not metric names.
 PROMQL_WORDS = {
     "sum",

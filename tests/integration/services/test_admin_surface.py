@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,9 +29,10 @@ from services.dashboard import create_app as create_dashboard
 from services.metrics_view import create_metrics_app
 from shared.config import load_settings, settings_env
 from tests.support.factories import ADMIN, ADMIN_TOKEN, GOOD, held, put_article
+from tests.support.paths import REPO_ROOT
 from tests.support.procs import base_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 ARTICLE = {"title": "Talks", "url": "https://news.example/talks"}
 # (method, path, JSON body) of every admin operation.
 ADMIN_CALLS = [

@@ -1,4 +1,4 @@
-"""Comment ids (shared.models.new_id): UUIDv7, time-ordered, unique (after a fork too: tests/integration/test_ids_after_fork.py)."""
+"""Comment ids (shared.models.new_id): UUIDv7, time-ordered, unique (after a fork too: tests/integration/shared/test_ids_after_fork.py)."""
 
 from __future__ import annotations
 

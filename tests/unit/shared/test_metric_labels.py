@@ -7,7 +7,6 @@ at its first use again, invisible to an alert until then.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import akismet
 import httpx
@@ -17,8 +16,9 @@ from shared import spam
 from shared.moderation.states import SYSTEM_TRANSITIONS
 from shared.ops import metrics
 from shared.ops.metrics import AKISMET_ERRORS, AKISMET_OUTCOMES, AKISMET_VERDICTS, DECISIONS
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 def caused_by(cause: Exception) -> akismet.RequestError:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -23,10 +22,11 @@ from shared.spam import (
 )
 from tests.akismet_fixtures import akismet_server  # noqa: F401
 from tests.akismet_server import AkismetServer
+from tests.support.paths import REPO_ROOT
 from tests.support.procs import wait_for
 from tests.support.stores import TEST_REDIS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO_ROOT
 
 
 def make_settings(server: AkismetServer, **overrides):

@@ -1,0 +1,1 @@
+"""Integration tests: real Redis, SQLite and PostgreSQL, one folder per top-level package."""

@@ -1,0 +1,1 @@
+"""Unit tests: no I/O (tests/unit/conftest.py shuts every door), one folder per top-level package."""
