@@ -10,7 +10,9 @@ import uuid
 
 import pytest
 import redis as redis_lib
+from click.testing import CliRunner
 
+from cli.main import main as parley_main
 from shared.bootstrap import Container
 from shared.config import load_settings
 from shared.migrate import upgrade
@@ -215,3 +217,24 @@ def admin(dash_app, container) -> Dash:
 def moderator(dash_app, container) -> Dash:
     """The dashboard, signed in as a new moderator (MOD_EMAIL)."""
     return signed_in(dash_app, container, MOD_EMAIL, "moderator")
+
+
+@pytest.fixture
+def parley(container):
+    """Run ``parley ARGS`` with the test container's settings in the environment."""
+    env = {
+        "PARLEY_ENV": "test",
+        "PARLEY_DATABASE_URL": container.settings.database_url,
+        "PARLEY_ARTICLE_STORE_URL": container.settings.articles_url,
+        "PARLEY_REDIS_URL": container.settings.redis_url,
+        "PARLEY_SECRET_KEY": "test-secret",
+        "PYTHON_AKISMET_API_KEY": "",
+        "PYTHON_AKISMET_BLOG_URL": "",
+    }
+
+    def run(*args, **extra_env):
+        return CliRunner().invoke(
+            parley_main, list(args), env={**env, **extra_env}, catch_exceptions=False
+        )
+
+    return run

@@ -8,36 +8,13 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import update
 
-from cli.main import main
 from shared.db import session_scope
 from shared.models import Comment
 from shared.moderation import pipeline
 from shared.ops import heartbeat
 from tests.support.metrics import drain_checks, submit_remark
-
-
-@pytest.fixture
-def parley(container):
-    """Run ``parley ARGS`` with the test container's settings in the environment."""
-    env = {
-        "PARLEY_ENV": "test",
-        "PARLEY_DATABASE_URL": container.settings.database_url,
-        "PARLEY_ARTICLE_STORE_URL": container.settings.articles_url,
-        "PARLEY_REDIS_URL": container.settings.redis_url,
-        "PARLEY_SECRET_KEY": "test-secret",
-        "PYTHON_AKISMET_API_KEY": "",
-        "PYTHON_AKISMET_BLOG_URL": "",
-    }
-
-    def run(*args, **extra_env):
-        return CliRunner().invoke(
-            main, list(args), env={**env, **extra_env}, catch_exceptions=False
-        )
-
-    return run
 
 
 def set_columns(container, comment_id, **values):

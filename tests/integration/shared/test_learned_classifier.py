@@ -8,11 +8,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cli.main import main
 from shared.classifier import store, training
 from shared.classifier.dataset import Row
 from shared.db import session_scope
@@ -168,18 +166,6 @@ def test_a_tampered_model_is_refused_and_checks_go_on(container, make_container,
     assert comment.status in ("published", "held", "spam")
     assert "classifier" not in [r["rule"] for r in comment.reasons]
     assert "classifier model refused" in caplog.text
-
-
-@pytest.fixture
-def parley(container):
-    env = {
-        "PARLEY_ENV": "test",
-        "PARLEY_DATABASE_URL": container.settings.database_url,
-        "PARLEY_ARTICLE_STORE_URL": container.settings.articles_url,
-        "PARLEY_REDIS_URL": container.settings.redis_url,
-        "PARLEY_SECRET_KEY": "test-secret",
-    }
-    return lambda *args: CliRunner().invoke(main, list(args), env=env)
 
 
 def count_examples(container) -> int:
