@@ -74,7 +74,10 @@ def stack(tmp_path_factory):
 
 
 def submit(client, content, **extra):
-    """A comment on the article by a reader of its own (tests.support.factories.reader)."""
+    """A comment on the article by a reader of its own (tests.support.factories.reader):
+    without the commenter cookie an earlier post left in the shared client, which would
+    make every comment one reader's, with that reader's record (a spam test's spam)."""
+    client.cookies.clear()
     return factories.submit(client, SLUG, **reader(content, **extra))
 
 
