@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from shared.classifier import live as classifier
 from shared.models import Comment, CommentHistory, history_row, utcnow
@@ -184,8 +185,42 @@ def check_comments(
     leases = claim(container, comment_ids, recheck)
     if not leases:
         return [None] * len(comment_ids)
-    statuses = record(container, judge(container, leases, recheck), recheck)
+    try:
+        statuses = record(container, judge(container, leases, recheck), recheck)
+    except Exception:
+        release(container, leases)
+        raise
     return [statuses.get(comment_id) for comment_id in comment_ids]
+
+
+_RELEASE = (
+    update(Comment)
+    .where(
+        Comment.id == bindparam("r_id"),
+        Comment.status == "checking",
+        Comment.attempts == bindparam("r_token"),
+    )
+    .values(lease_until=bindparam("r_until", type_=Comment.lease_until.type))
+)
+
+
+def release(container: Container, leases: list[Claimed]) -> None:
+    """Give back the leases of a check that failed after its claim (a store or broker error
+    the task retries), so its retry can claim the comments at once instead of finding
+    them leased to itself until the lease runs out. Only leases still held are given
+    back; if the store cannot be reached for this either, the leases expire as before."""
+    expired = utcnow() - timedelta(seconds=1)
+    values = [
+        {"r_id": lease.comment.id, "r_token": lease.token, "r_until": expired} for lease in leases
+    ]
+    try:
+        with container.stores.moderation_engine.begin() as conn:
+            conn.execute(_RELEASE, values)
+    except DBAPIError as exc:
+        log.warning(
+            "could not give back the leases of a failed check; they expire on their own",
+            extra={"comment_ids": [v["r_id"] for v in values], "error": str(exc)[:300]},
+        )
 
 
 def check_comment(container: Container, comment_id: str, recheck: bool = False) -> str | None:
