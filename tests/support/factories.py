@@ -191,3 +191,32 @@ def signed_in(app, container, email: str, role: str) -> Dash:
     client = app.test_client()
     assert login(client, email).status_code == 303
     return Dash(client)
+
+
+def stored_comment_row(**values) -> dict:
+    """The columns of a ``received`` comment as every schema since mod0001 stores it, with
+    ``values`` over them: a row written straight into a store at an older revision, for
+    the tests of a migration that must carry it along."""
+    from datetime import UTC, datetime
+
+    at = datetime.now(UTC)
+    return {
+        "article_slug": "istanbul-talks",
+        "article_permalink": "https://news.example/istanbul-talks",
+        "author_name": "Reader",
+        "author_email": "reader@example.org",
+        "content": "Stored before the upgrade.",
+        "user_ip": "192.0.2.1",
+        "honeypot": False,
+        "form_token_status": "missing",
+        "fingerprint": "f" * 64,
+        "content_hash": "c" * 64,
+        "status": "received",
+        "created_at": at,
+        "updated_at": at,
+        "attempts": 0,
+        "publication": 0,
+        "reasons": [],
+        "akismet": {},
+        **values,
+    }

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from services.dashboard import create_app as create_dashboard
 from shared import textnorm
 from shared.intake.submit import IdempotencyConflict, RequestMeta, submit_comment
 from shared.models import Comment
-from tests.support.factories import ADMIN, GOOD, put_article
+from tests.support.factories import ADMIN, GOOD, put_article, stored_comment_row
 
 PROPERTY = settings(
     max_examples=150,
@@ -291,28 +291,15 @@ def test_a_key_stored_before_the_upgrade_still_replays(tmp_path, make_container)
     upgrade_store("articles", url)
     engine = sa.create_engine(url)
     comments = sa.Table("comments", sa.MetaData(), autoload_with=engine)
-    at = datetime.now(UTC)
-    first = {
-        "id": "0" * 31 + "1",
-        "article_slug": "istanbul-talks",
-        "article_permalink": "https://news.example/istanbul-talks",
-        "author_name": GOOD["author_name"],
-        "author_email": GOOD["author_email"],
-        "content": GOOD["content"],
-        "user_ip": "192.0.2.1",
-        "honeypot": False,
-        "form_token_status": "missing",
-        "fingerprint": textnorm.fingerprint(GOOD["author_email"], GOOD["content"]),
-        "content_hash": textnorm.content_hash(GOOD["content"]),
-        "idempotency_key": "sent-before-the-upgrade",
-        "status": "received",
-        "created_at": at,
-        "updated_at": at,
-        "attempts": 0,
-        "publication": 0,
-        "reasons": [],
-        "akismet": {},
-    }
+    first = stored_comment_row(
+        id="0" * 31 + "1",
+        author_name=GOOD["author_name"],
+        author_email=GOOD["author_email"],
+        content=GOOD["content"],
+        fingerprint=textnorm.fingerprint(GOOD["author_email"], GOOD["content"]),
+        content_hash=textnorm.content_hash(GOOD["content"]),
+        idempotency_key="sent-before-the-upgrade",
+    )
     with engine.begin() as conn:
         conn.execute(sa.insert(comments), first)
     engine.dispose()

@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from shared.migrate import STORES, only_tables_of, upgrade_store
-from shared.models import Comment, new_id, utcnow
+from shared.models import Comment, new_id
+from tests.support.factories import stored_comment_row
 
 
 @pytest.mark.parametrize("backend", ["sqlite-split", "postgres-split"], indirect=True)
@@ -33,27 +34,7 @@ def test_unannounced_column_is_added_to_stored_comments(tmp_path):
     upgrade_store("moderation", url, "mod0003")
     engine = sa.create_engine(url)
     columns = [sa.column(c.name, c.type) for c in Comment.__table__.c if c.name != "unannounced"]
-    at = utcnow()
-    values = {
-        "id": new_id(),
-        "article_slug": "istanbul-talks",
-        "article_permalink": "https://news.example/istanbul-talks",
-        "author_name": "Reader",
-        "author_email": "reader@example.org",
-        "content": "Stored before the upgrade.",
-        "user_ip": "192.0.2.1",
-        "honeypot": False,
-        "form_token_status": "missing",
-        "fingerprint": "f" * 64,
-        "content_hash": "c" * 64,
-        "status": "received",
-        "created_at": at,
-        "updated_at": at,
-        "attempts": 0,
-        "publication": 0,
-        "reasons": [],
-        "akismet": {},
-    }
+    values = stored_comment_row(id=new_id())
     with engine.begin() as conn:
         conn.execute(sa.insert(sa.table("comments", *columns)), values)
     engine.dispose()
