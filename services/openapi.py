@@ -83,6 +83,20 @@ def _paths() -> dict:
             "form_token": {"type": "string", "description": "Serves one comment."},
             "commenter_token": {"type": "string", "description": "From an earlier 202."},
             "author_token": {"type": "string", "description": "The host site's, signed."},
+            "article_url": {
+                "type": "string",
+                "maxLength": 2048,
+                "pattern": f"^$|{_HTTP_URL}",
+                "description": "The widget's page: with PARLEY_SITE_ORIGINS set, a comment on "
+                "an unknown slug registers the article once this page is verified.",
+            },
+            "article_title": {
+                "type": "string",
+                "maxLength": 500,
+                "pattern": f"^[^{_NO_CONTROL}]*$",
+                "description": "The page's title as the host knows it (used only if the "
+                "verified page agrees).",
+            },
         },
     }
     return {

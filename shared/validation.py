@@ -38,7 +38,14 @@ def _remembered_domain(
 _EMAIL_MODULE.validate_email_domain_name = _remembered_domain
 
 ALLOWED_CONTROL = frozenset({"\n", "\t"})
-LIMITS = {"author_name": 100, "author_email": 254, "author_url": 2048, "content": 10_000}
+LIMITS = {
+    "author_name": 100,
+    "author_email": 254,
+    "author_url": 2048,
+    "content": 10_000,
+    "article_url": 2048,
+    "article_title": 500,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +65,13 @@ class CommentInput:
     # the address. Neither is checked here; a bad one is ignored, not refused.
     commenter_token: str | None = None
     author_token: str | None = None
+    # The widget's word on the page it sits on (docs/contract.md §3): used only to register
+    # an unknown article from its verified page (shared.sites), never trusted as such.
+    article_url: str | None = None
+    article_title: str | None = None
+
+    # The commenter asks for mail about replies and publication (docs/contract.md §3).
+    notify: bool = False
 
     @property
     def honeypot(self) -> bool:
@@ -99,19 +113,48 @@ def is_http_url(value: str) -> bool:
         return False
 
 
-def _url(value: str, errors: dict[str, list[str]]) -> str | None:
+def _url(value: str, errors: dict[str, list[str]], field: str = "author_url") -> str | None:
     value = value.strip()
     if not value:
         return None
-    if len(value) > LIMITS["author_url"]:
-        errors.setdefault("author_url", []).append(
-            f"must be at most {LIMITS['author_url']:,} characters"
-        )
+    if len(value) > LIMITS[field]:
+        errors.setdefault(field, []).append(f"must be at most {LIMITS[field]:,} characters")
         return None
     if not is_http_url(value) or _control_chars(value) or any(ch.isspace() for ch in value):
-        errors.setdefault("author_url", []).append("must be an http:// or https:// URL")
+        errors.setdefault(field, []).append("must be an http:// or https:// URL")
         return None
     return value
+
+
+def _title(value: str, errors: dict[str, list[str]]) -> str | None:
+    """An optional one-line title (``article_title``): trimmed, NFC, no control characters."""
+    value = nfc(value).strip()
+    if not value:
+        return None
+    if len(value) > LIMITS["article_title"]:
+        errors.setdefault("article_title", []).append(
+            f"must be at most {LIMITS['article_title']:,} characters"
+        )
+    if bad := _control_chars(value):
+        errors.setdefault("article_title", []).append(
+            "contains control characters: " + ", ".join(bad)
+        )
+    return value
+
+
+# ``notify``: a JSON boolean, or what an HTML checkbox sends (its value when ticked,
+# nothing when not); "false"/"off"/"0" for a form that sends an explicit no.
+_NOTIFY_WORDS = {"true": True, "on": True, "1": True, "yes": True, "": False}
+_NOTIFY_WORDS |= {"false": False, "off": False, "0": False, "no": False}
+
+
+def _notify(value: object, errors: dict[str, list[str]]) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _NOTIFY_WORDS:
+        return _NOTIFY_WORDS[value.strip().lower()]
+    errors["notify"] = ["must be true or false"]
+    return False
 
 
 def validate_comment(
@@ -130,6 +173,8 @@ def validate_comment(
         "form_token",
         "commenter_token",
         "author_token",
+        "article_url",
+        "article_title",
     ):
         value = data.get(name)
         if value is None:
@@ -164,6 +209,13 @@ def validate_comment(
                 errors["author_email"] = [f"is not a valid e-mail address: {exc}"]
 
     url = _url(strings["author_url"], errors) if "author_url" not in errors else None
+    article_url = (
+        _url(strings["article_url"], errors, "article_url") if "article_url" not in errors else None
+    )
+    article_title = (
+        _title(strings["article_title"], errors) if "article_title" not in errors else None
+    )
+    notify = _notify(data.get("notify"), errors)
     parent_id = strings["parent_id"].strip() or None
     if parent_id is not None and (len(parent_id) > 32 or not parent_id.isalnum()):
         errors.setdefault("parent_id", []).append("is not a comment id")
@@ -181,6 +233,61 @@ def validate_comment(
             form_token=strings["form_token"].strip() or None,
             commenter_token=strings["commenter_token"].strip() or None,
             author_token=strings["author_token"].strip() or None,
+            notify=notify,
+            article_url=article_url,
+            article_title=article_title,
+        ),
+        {},
+    )
+
+
+# --- reader reports (docs/contract.md §3, POST /api/v1/comments/{id}/reports) ----------
+
+REPORT_REASONS = ("spam", "abuse", "off-topic", "other")
+MAX_REPORT_NOTE = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportInput:
+    """A reader's report that passed the rules: a known reason, an optional note."""
+
+    reason: str
+    note: str | None = None
+    # Who reports (shared.commenter), when the reader sends it in the body; not checked here.
+    commenter_token: str | None = None
+
+
+def validate_report(
+    data: Mapping[str, object],
+) -> tuple[ReportInput | None, dict[str, list[str]]]:
+    """Check a report's fields; return ``(input, {})`` or ``(None, errors)``. The note is
+    trimmed and NFC-normalised as a comment's text is, and holds at most
+    :data:`MAX_REPORT_NOTE` characters and no control characters but newline and tab."""
+    errors: dict[str, list[str]] = {}
+    reason = data.get("reason")
+    if not isinstance(reason, str) or reason.strip() not in REPORT_REASONS:
+        errors["reason"] = [f"must be one of {', '.join(REPORT_REASONS)}"]
+    raw_note, note = data.get("note"), None
+    if raw_note is not None and not isinstance(raw_note, str):
+        errors["note"] = ["must be a string"]
+    elif raw_note:
+        note = nfc(raw_note.replace("\r\n", "\n").replace("\r", "\n")).strip() or None
+        if note and len(note) > MAX_REPORT_NOTE:
+            errors.setdefault("note", []).append(
+                f"must be at most {MAX_REPORT_NOTE:,} characters (got {len(note):,})"
+            )
+        if note and (bad := _control_chars(note, ALLOWED_CONTROL)):
+            errors.setdefault("note", []).append("contains control characters: " + ", ".join(bad))
+    token = data.get("commenter_token")
+    if token is not None and not isinstance(token, str):
+        errors["commenter_token"] = ["must be a string"]
+    if errors:
+        return None, errors
+    return (
+        ReportInput(
+            reason=str(reason).strip(),
+            note=note,
+            commenter_token=(token.strip() or None) if isinstance(token, str) else None,
         ),
         {},
     )

@@ -160,3 +160,31 @@ def test_honeypot_and_token():
 def test_parent_id_must_look_like_an_id():
     assert "parent_id" in errors_for(parent_id="../../etc")
     assert errors_for(parent_id="0123456789abcdef0123456789abcdef") == {}
+
+
+def test_article_url_and_title_are_optional_and_cleaned():
+    clean, errors = validate_comment(
+        {**GOOD, "article_url": " https://news.example/a/1 ", "article_title": "  Cafe\u0301 "}
+    )
+    assert errors == {}
+    assert clean.article_url == "https://news.example/a/1"
+    assert clean.article_title == "Café"
+    clean, errors = validate_comment({**GOOD, "article_url": "", "article_title": "  "})
+    assert errors == {} and clean.article_url is None and clean.article_title is None
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"article_url": "javascript:alert(1)"}, "article_url"),
+        ({"article_url": "ftp://news.example/a"}, "article_url"),
+        ({"article_url": "https://news.example/" + "a" * 2030}, "article_url"),
+        ({"article_url": "https://news.example/a b"}, "article_url"),
+        ({"article_url": 7}, "article_url"),
+        ({"article_title": "x" * 501}, "article_title"),
+        ({"article_title": "line\nbreak"}, "article_title"),
+        ({"article_title": ["a"]}, "article_title"),
+    ],
+)
+def test_bad_article_fields(fields, field):
+    assert field in errors_for(**fields)
