@@ -7,13 +7,17 @@ from flask import Blueprint, jsonify, request
 
 from services.http import container, json_body, problem, require_admin_token
 from shared.articles import (
-    article_json,
+    MODERATION_MODES,
+    BadCursor,
+    admin_article_json,
+    article_page,
     comment_count,
     upsert_article,
     valid_slug,
     validate_article,
 )
 from shared.db import session_scope
+from shared.models import Article
 from shared.moderation import actions, quality, queries, rulebook
 from shared.moderation.modes import MODES, WEIGHT_RANGE, valid_weight
 from shared.moderation.queries import Filters
@@ -54,10 +58,54 @@ def put_article(slug: str):
     with session_scope(container().stores.articles) as session:
         article, created = upsert_article(session, slug, fields)
         session.flush()
-        body = article_json(article, comment_count(session, slug))
+        body = admin_article_json(article, comment_count(session, slug))
     response = jsonify(body)
     response.status_code = 201 if created else 200
     return response
+
+
+@admin_api.get("/articles/<slug>")
+@require_admin_token
+def get_article(slug: str):
+    """An article with its moderation mode."""
+    with container().stores.articles_read() as session:
+        article = session.get(Article, slug[:200])
+        if article is None:
+            return problem(404, "Unknown article", f"There is no article {slug!r}.")
+        return jsonify(admin_article_json(article, comment_count(session, article.slug)))
+
+
+@admin_api.get("/articles")
+@require_admin_token
+def list_articles():
+    """Articles newest first, with their moderation modes; ``?moderation=`` keeps one mode."""
+    args = request.args
+    errors = {}
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 500:
+        errors["limit"] = ["must be a whole number from 1 to 500"]
+    mode = args.get("moderation") or None
+    if mode is not None and mode not in MODERATION_MODES:
+        errors["moderation"] = [f"must be one of {', '.join(MODERATION_MODES)}"]
+    text = args.get("q") or None
+    if not errors:
+        try:
+            with container().stores.articles_read() as session:
+                rows, next_cursor = article_page(
+                    session, limit, args.get("cursor") or None, moderation=mode, text=text
+                )
+                body = {
+                    "articles": [admin_article_json(a, n) for a, n in rows],
+                    "next_cursor": next_cursor,
+                }
+            return jsonify(body)
+        except BadCursor:
+            errors["cursor"] = ["is not valid"]
+    field = next(iter(errors))
+    return problem(422, "Invalid fields", f"{field} {errors[field][0]}", errors=errors)
 
 
 def _filters_from_args():

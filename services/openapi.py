@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from shared.articles import MODERATION_MODES
 from shared.moderation.modes import MODES, WEIGHT_RANGE
 from shared.moderation.states import MODERATOR_ACTIONS, STATUSES
 
@@ -195,15 +196,57 @@ def _paths() -> dict:
                         "title": {"type": "string", "maxLength": 500, "pattern": "\\S"},
                         "url": {"type": "string", "maxLength": 2048, "pattern": _HTTP_URL},
                         "comments_open": {"type": "boolean", "default": True},
+                        "moderation": {
+                            "enum": list(MODERATION_MODES),
+                            "description": "auto (default) | premoderate: what the checks "
+                            "would publish is held (reason premoderation) | closed: the same "
+                            "as comments_open false. Both sent and disagreeing is a 422; "
+                            "left out, an update keeps premoderate while comments are open.",
+                        },
                         "summary": _STR,
                     },
                 ),
                 "responses": {
-                    "200": _json("Article", "Updated"),
-                    "201": _json("Article", "Created"),
+                    "200": _json("AdminArticle", "Updated"),
+                    "201": _json("AdminArticle", "Created"),
                     "400": _problem("Body is not a JSON object"),
                     "401": _problem("No valid token"),
                     "422": _problem("Field errors"),
+                },
+            },
+            "get": {
+                "summary": "An article with its moderation mode",
+                "security": [{"bearer": []}],
+                "parameters": [_SLUG],
+                "responses": {
+                    "200": _json("AdminArticle"),
+                    "401": _problem("No valid token"),
+                    "404": _problem("Unknown article"),
+                },
+            },
+        },
+        "/api/v1/admin/articles": {
+            "get": {
+                "summary": "Articles newest first, with their moderation modes",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {
+                        "name": "moderation",
+                        "in": "query",
+                        "schema": {"enum": list(MODERATION_MODES)},
+                    },
+                    {"name": "q", "in": "query", "schema": _STR},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    },
+                    _CURSOR,
+                ],
+                "responses": {
+                    "200": _json("AdminArticlePage"),
+                    "401": _problem("No valid token"),
+                    "422": _problem("A mode, limit or cursor that cannot be used"),
                 },
             },
         },
@@ -513,6 +556,29 @@ def spec(server_url: str) -> dict:
                         "url": _STR,
                         "comments_open": {"type": "boolean"},
                         "comment_count": {"type": "integer"},
+                    },
+                },
+                "AdminArticle": {
+                    "type": "object",
+                    "properties": {
+                        "slug": _STR,
+                        "title": _STR,
+                        "url": _STR,
+                        "comments_open": {"type": "boolean"},
+                        "comment_count": {"type": "integer"},
+                        "moderation": {"enum": list(MODERATION_MODES)},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "AdminArticlePage": {
+                    "type": "object",
+                    "properties": {
+                        "articles": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/AdminArticle"},
+                        },
+                        "next_cursor": _NSTR,
                     },
                 },
                 "PublishedComment": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,8 +33,20 @@ DEMO_ARTICLE = {
 }
 
 
+# An article's moderation mode (docs/contract.md §4): auto (the checks decide),
+# premoderate (what the checks would publish is held for a moderator), closed (no new
+# comments: the same as comments_open false, and always stored together with it).
+MODERATION_MODES = ("auto", "premoderate", "closed")
+
+
 def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
-    """Check an article body of ``PUT /api/v1/admin/articles/{slug}``."""
+    """Check an article body of ``PUT /api/v1/admin/articles/{slug}``.
+
+    ``moderation`` and ``comments_open`` are one setting seen two ways: ``closed`` closes
+    comments, and ``comments_open: false`` alone means ``closed``; both given and
+    disagreeing is a field error. Without ``moderation`` the fields carry None for it and
+    :func:`upsert_article` derives it (keeping an article's pre-moderation).
+    """
     errors: dict[str, list[str]] = {}
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -48,17 +61,39 @@ def validate_article(data: dict) -> tuple[dict, dict[str, list[str]]]:
     comments_open = data.get("comments_open", True)
     if not isinstance(comments_open, bool):
         errors["comments_open"] = ["must be true or false"]
+    moderation = data.get("moderation")
+    if moderation is not None and (
+        not isinstance(moderation, str) or moderation not in MODERATION_MODES
+    ):
+        errors["moderation"] = [f"must be one of {', '.join(MODERATION_MODES)}"]
+    elif moderation is not None and "comments_open" in data and "comments_open" not in errors:
+        if (moderation == "closed") == comments_open:
+            errors["moderation"] = [
+                "is 'closed' exactly when comments_open is false; send one of the two"
+            ]
     summary = data.get("summary", "")
     if not isinstance(summary, str):
         errors["summary"] = ["must be a string"]
     if errors:
         return {}, errors
+    if moderation is not None:
+        comments_open = moderation != "closed"
     return {
         "title": title.strip(),
         "url": url.strip(),
         "comments_open": comments_open,
+        "moderation": moderation,
         "summary": summary.strip(),
     }, {}
+
+
+def moderation_for(comments_open: bool, stored: str | None) -> str:
+    """The mode of an article whose update did not name one: ``closed`` if comments are
+    closed, else the stored mode unless that was ``closed`` (so an update that sends only
+    the title, as a CMS does on every edit, does not lift an editor's pre-moderation)."""
+    if not comments_open:
+        return "closed"
+    return stored if stored in ("auto", "premoderate") else "auto"
 
 
 def valid_slug(slug: str) -> bool:
@@ -66,16 +101,34 @@ def valid_slug(slug: str) -> bool:
 
 
 def upsert_article(session: Session, slug: str, fields: dict) -> tuple[Article, bool]:
-    """Create or update an article; returns ``(article, created)``."""
+    """Create or update an article; returns ``(article, created)``.
+
+    ``fields`` may set ``moderation`` (then ``comments_open`` follows it) or leave it out
+    or None (then it follows ``comments_open``: see :func:`moderation_for`).
+    """
     article = session.get(Article, slug)
     created = article is None
+    stored = None if created else article.moderation
     if created:
         article = Article(slug=slug, created_at=utcnow())
         session.add(article)
+    fields = dict(fields)
+    mode = fields.pop("moderation", None)
     for key, value in fields.items():
         setattr(article, key, value)
+    if mode is None:
+        mode = moderation_for(article.comments_open is not False, stored)
+    set_moderation(article, mode)
     article.updated_at = utcnow()
     return article, created
+
+
+def set_moderation(article: Article, mode: str) -> None:
+    """Put ``article`` in ``mode``, with ``comments_open`` to match."""
+    if mode not in MODERATION_MODES:
+        raise ValueError(f"moderation must be one of {', '.join(MODERATION_MODES)}")
+    article.moderation = mode
+    article.comments_open = mode != "closed"
 
 
 # The intake writer asks this once per article and batch, from a thread that shares its
@@ -133,6 +186,26 @@ def article_json(article: Article, count: int) -> dict:
         "comments_open": article.comments_open,
         "comment_count": count,
     }
+
+
+def admin_article_json(article: Article, count: int) -> dict:
+    """An article as the admin API shows it: the public fields, its moderation mode and
+    its dates."""
+    return {
+        **article_json(article, count),
+        "moderation": article.moderation,
+        "created_at": iso(article.created_at),
+        "updated_at": iso(article.updated_at),
+    }
+
+
+def moderation_modes(session: Session, slugs: Iterable[str]) -> dict[str, str]:
+    """The moderation mode of each of ``slugs`` that is an article (one query)."""
+    slugs = sorted(set(slugs))
+    if not slugs:
+        return {}
+    rows = session.execute(select(Article.slug, Article.moderation).where(Article.slug.in_(slugs)))
+    return dict(rows.all())
 
 
 def published_json(row: PublishedComment) -> dict:
@@ -204,3 +277,41 @@ def published_page(session: Session, slug: str, limit: int, cursor: str | None) 
         else None
     )
     return Page(rows[:limit], next_cursor)
+
+
+def article_page(
+    session: Session,
+    limit: int,
+    cursor: str | None = None,
+    *,
+    moderation: str | None = None,
+    text: str | None = None,
+) -> tuple[list[tuple[Article, int]], str | None]:
+    """Articles newest first with their published comment counts, keyset-paged (the
+    cursor of :func:`encode_cursor` on creation time and slug); ``moderation`` keeps one
+    mode, ``text`` those whose slug or title holds it. :class:`BadCursor` for a cursor
+    this did not write."""
+    counts = (
+        select(PublishedComment.article_slug, func.count().label("n"))
+        .group_by(PublishedComment.article_slug)
+        .subquery()
+    )
+    query = select(Article, func.coalesce(counts.c.n, 0)).outerjoin(
+        counts, counts.c.article_slug == Article.slug
+    )
+    if moderation:
+        query = query.where(Article.moderation == moderation)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            Article.slug.ilike(pattern, escape="\\") | Article.title.ilike(pattern, escape="\\")
+        )
+    if cursor:
+        at, slug = decode_cursor(cursor)
+        query = query.where(tuple_(Article.created_at, Article.slug) < (at, slug))
+    rows = session.execute(
+        query.order_by(Article.created_at.desc(), Article.slug.desc()).limit(limit + 1)
+    ).all()
+    page = [(article, int(count)) for article, count in rows[:limit]]
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    return page, encode_cursor(last.created_at, last.slug) if last is not None else None

@@ -9,6 +9,7 @@ from services import http
 from services.admin_api import admin_api
 from services.dashboard import security, templating
 from services.dashboard.activity import activity_pages
+from services.dashboard.articles import article_pages
 from services.dashboard.auth import auth
 from services.dashboard.ops import ops_pages
 from services.dashboard.quality import quality_pages
@@ -38,6 +39,7 @@ def create_app(parley: Container | None = None) -> Flask:
     app.register_blueprint(admin_api)
     for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages, quality_pages):
         app.register_blueprint(blueprint)
+    app.register_blueprint(article_pages)
     app.register_blueprint(metrics_view)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(

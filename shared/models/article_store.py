@@ -19,6 +19,9 @@ class Article(ArticleBase):
     url: Mapped[str] = mapped_column(String(2048))
     summary: Mapped[str] = mapped_column(Text, default="")
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # auto | premoderate | closed (shared.articles.MODERATION_MODES); "closed" always goes
+    # with comments_open false, and comments_open false with "closed".
+    moderation: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

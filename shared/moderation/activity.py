@@ -23,6 +23,7 @@ AUDIT_ACTIONS = (
     "setting.set",
     "list.mode",
     "rule.set",
+    "article.moderation",
     "moderator.create",
     "moderator.update",
     "moderator.password",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
+from shared.articles import moderation_modes
 from shared.classifier import live as classifier
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
@@ -143,6 +144,10 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
             for lease in leases
         ]
         model = classifier.current_model(container, session)
+    # The articles' moderation modes as they are now (pre-moderation holds what would be
+    # published): one query per batch, on the article store.
+    with container.stores.articles_read() as session:
+        modes = moderation_modes(session, {lease.comment.article_slug for lease in leases})
     judged: list[Judged | None] = []
     asks = []  # (index, signals, thresholds, payload)
     for lease, (ctx, thresholds) in zip(leases, contexts, strict=True):
@@ -171,6 +176,7 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
             thresholds["hold_threshold"],
             thresholds["spam_threshold"],
             akismet_detail=result.error,
+            article_mode=modes.get(leases[index].comment.article_slug, "auto"),
         )
         judged[index] = Judged(leases[index], decision, result.as_record())
     return judged

@@ -9,7 +9,10 @@ The order matters and is the whole policy:
    the heuristics alone already reach the spam threshold;
 5. otherwise the heuristic score: spam threshold → spam, hold threshold → held, else
    published. Akismet's "ham" never overrides a heuristic hold: the heuristics see things
-   Akismet does not (our lists, links limit, form timing).
+   Akismet does not (our lists, links limit, form timing);
+6. on an article in pre-moderation (``article_mode="premoderate"``), what step 5 would
+   publish is held instead, with the reason ``premoderation`` and step 5's sentence: every
+   check still runs, and spam, discards and holds are decided as anywhere else.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from shared.moderation.rules import LIST_RULES, Signal
 
 AKISMET_VERDICTS = ("ham", "spam", "discard", "error", "skipped")
 DECISIONS = ("published", "held", "spam", "discarded")
+# An article's moderation modes (shared.articles.MODERATION_MODES): only "premoderate"
+# changes a decision; "closed" takes no new comments, and those it had are decided as usual.
+ARTICLE_MODES = ("auto", "premoderate", "closed")
+PREMODERATION = "premoderation"
 
 
 @dataclass(frozen=True)
@@ -77,13 +84,17 @@ def decide(
     spam_threshold: float,
     *,
     akismet_detail: str | None = None,
+    article_mode: str = "auto",
 ) -> Decision:
     """The decision for a checked comment (see the module docstring for the order).
 
-    ``akismet_detail`` (e.g. "timeout") only enriches the summary of an Akismet error.
+    ``akismet_detail`` (e.g. "timeout") only enriches the summary of an Akismet error;
+    ``article_mode`` is the comment's article's moderation mode.
     """
     if akismet_verdict not in AKISMET_VERDICTS:
         raise ValueError(f"unknown Akismet verdict {akismet_verdict!r}")
+    if article_mode not in ARTICLE_MODES:
+        raise ValueError(f"unknown article moderation mode {article_mode!r}")
     signals = list(signals)
     if found := _honeypot(signals):
         return found
@@ -101,7 +112,26 @@ def decide(
             summary += f"; heuristics also hold it: {why}"
         return _decision("held", signals, summary)
     note = "Akismet says ham" if akismet_verdict == "ham" else "Akismet not consulted"
+    if status == "published" and article_mode == "premoderate":
+        return _premoderated(signals, f"{why}; {note}")
     return _decision(status, signals, f"{status.capitalize()}: {why}; {note}")
+
+
+def _premoderated(signals: Sequence[Signal], why: str) -> Decision:
+    """Held for a moderator on a pre-moderated article, saying the checks would have
+    published it. The reason weighs nothing: it is the article's, not the comment's."""
+    decision = _decision(
+        "held",
+        signals,
+        f"Held: the article is pre-moderated, a moderator publishes each comment; "
+        f"the checks alone would have published it: {why}",
+    )
+    reason = {
+        "rule": PREMODERATION,
+        "score": 0.0,
+        "detail": "article is pre-moderated: the checks would have published this comment",
+    }
+    return Decision(decision.status, decision.score, [*decision.reasons, reason], decision.summary)
 
 
 def heuristic_precheck(signals: Sequence[Signal], spam_threshold: float) -> Decision | None:
