@@ -4,6 +4,7 @@ Also the place where the web processes get their JSON logs (the app factories st
 of process set-up) and their Prometheus multiprocess identity.
 """
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -38,6 +39,11 @@ keepalive = 5
 reuse_port = True
 # Each worker process on one CPU, the workers spread evenly (see services/affinity.py).
 _cpu_affinity = affinity.mode()
+# The app is loaded once, in the master, and the workers fork from it: the pages of the
+# code and data they all import are shared (copy-on-write) instead of loaded once per
+# process. Nothing connects at load (shared.bootstrap builds every client lazily), and
+# post_fork drops whatever a worker inherited all the same.
+preload_app = True
 accesslog = None
 errorlog = "-"
 # api and dashboard would otherwise share one ~/.gunicorn/gunicorn.ctl (and the container
@@ -92,7 +98,11 @@ def on_starting(server):
 
 
 def pre_fork(server, worker):
-    """In the master: the new worker's CPU, from those of the live workers."""
+    """In the master: the new worker's CPU, from those of the live workers. And the
+    objects the master has made so far leave the garbage collector's generations
+    (``gc.freeze``): a collection in a worker would otherwise write to every one of them
+    and copy the shared pages they sit on into the worker's own memory."""
+    gc.freeze()
     worker.parley_cpu = None
     if _cpu_affinity == "auto":
         worker.parley_cpu = affinity.pick_cpu(
@@ -108,6 +118,9 @@ def post_fork(server, worker):
     the server's CPUs: shared/intake/submit.py)."""
     if worker.parley_cpu is not None:
         os.sched_setaffinity(0, {worker.parley_cpu})
+    parley = _parley(worker)
+    if parley is not None:
+        parley.after_fork()
 
 
 def post_worker_init(worker):

@@ -56,8 +56,6 @@ _RECEIVED = uuid_utils.uuid5(
 )
 # Outbox rows a relay reads and sends at a time.
 RELAY_BATCH = 1000
-# Beat's periodic relay runs this often (workers/app.py).
-RELAY_SECONDS = 5.0
 # One periodic relay at a time (see relay_pending).
 RELAY_LOCK = "parley:lock:relay-events"
 RELAY_LOCK_SECONDS = 60

@@ -33,6 +33,8 @@ RELAY_EVENTS = "parley.relay_events"  # beat's relay of the events outbox
 RETRAIN = "parley.retrain_classifier"  # beat's retraining of the learned classifier
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
+# Beat's periodic relay of the events outbox (shared.events) runs this often.
+RELAY_SECONDS = 5.0
 _QUEUE_OF = {
     CHECK: "checks",
     CHECK_MANY: "checks",

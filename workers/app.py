@@ -26,7 +26,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from shared import events, logs, taskqueue
+from shared import logs, taskqueue
 from shared.config import load_settings
 from shared.ops import collector, series
 from workers import runtime
@@ -37,7 +37,11 @@ collector.use_host_qualified_ids()
 
 settings = load_settings()
 app = taskqueue.make_celery(settings)
-app.conf.include = ["workers.tasks"]
+# Beat sends tasks by name and runs none: it does not load their code (nor, through it,
+# the models, rules and clients), which keeps it a small process.
+_BEAT = "beat" in sys.argv[1:]
+if not _BEAT:
+    app.conf.include = ["workers.tasks"]
 app.conf.update(
     # A lost broker connection means the broker will deliver our unacknowledged tasks
     # again; cancel them here instead of finishing them twice (Celery 6's default).
@@ -57,8 +61,8 @@ app.conf.beat_schedule = {
     # Redis coming back; a run that waited past the next one's time is dropped.
     "relay-events": {
         "task": taskqueue.RELAY_EVENTS,
-        "schedule": events.RELAY_SECONDS,
-        "options": {"expires": events.RELAY_SECONDS * 2},
+        "schedule": taskqueue.RELAY_SECONDS,
+        "options": {"expires": taskqueue.RELAY_SECONDS * 2},
     },
     # The classifier's retraining, when enough labels arrived (shared.classifier.training);
     # a run still waiting when the next is due is dropped.
@@ -86,7 +90,7 @@ _heartbeat: list[Heartbeat] = []
 @setup_logging.connect
 def _logging(loglevel=None, **_):
     # Connected, so Celery installs no handlers of its own: JSON lines like the web apps.
-    logs.configure_logging("beat" if "beat" in sys.argv[1:] else "worker", loglevel or "INFO")
+    logs.configure_logging("beat" if _BEAT else "worker", loglevel or "INFO")
 
 
 @worker_ready.connect

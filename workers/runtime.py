@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from shared.bootstrap import Container, bootstrap
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Container
 
 _lock = threading.Lock()
 _settings: Settings | None = None
@@ -21,6 +24,10 @@ def container() -> Container:
     """The process-wide container (one Akismet client, one engine per store)."""
     global _container
     if _container is None:
+        # Imported here: beat, which loads this module with workers.app and never runs a
+        # task, does not load what the container builds.
+        from shared.bootstrap import bootstrap
+
         with _lock:
             if _container is None:
                 _container = bootstrap(_settings)

@@ -37,6 +37,7 @@ PROCESS_VARS = {
     "PARLEY_HTTP_WORKERS": "services/gunicorn_conf.py",
     "PARLEY_HTTP_CPU_AFFINITY": "services/affinity.py",
     "PARLEY_WORKER_CONCURRENCY": "Procfile",
+    "PARLEY_DASHBOARD_WORKERS": "Procfile",
 }
 COMPOSE_ONLY = {"POSTGRES_PASSWORD"}  # the postgres image's own variable
 # Fixed by docker-compose.yml to its own services, so not read from .env.
