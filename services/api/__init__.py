@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services import http, ratelimit
 from services.admin_api import admin_api
+from services.api.embed import embed
 from services.api.pages import pages
 from services.api.views import public_api
 from shared.bootstrap import Container, bootstrap
@@ -44,13 +45,18 @@ def create_app(parley: Container | None = None) -> Flask:
         # for any path the api does not have: the public port carries no private data.
         app.register_blueprint(admin_api)
     app.register_blueprint(pages)
+    app.register_blueprint(embed)
     if settings.cors_origins:
         from flask_cors import CORS
 
         CORS(
             app,
             resources={r"/api/v1/articles/*": {"origins": list(settings.cors_origins)}},
+            # The widget's (GET /embed.js) own headers and methods, nothing more.
+            methods=["GET", "HEAD", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Idempotency-Key", "Commenter-Token"],
             expose_headers=["Location", "Retry-After", "ETag", "X-Request-ID"],
+            max_age=600,
         )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(

@@ -66,25 +66,37 @@ def stack(tmp_path_factory):
         pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser")
     folder = tmp_path_factory.mktemp("browser")
     with Running(folder) as run:
-        database_url = sqlite_store(folder)
-        redis_url = run.redis()
-        values = stack_values(
-            database_url,
-            redis_url,
-            PARLEY_ENV="test",
-            PARLEY_SECRET_KEY=uuid.uuid4().hex,
-            PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
-        )
-        env = base_env(**values)
-        container = run.container(values)
-        api = Served(*run.gunicorn(API, env, "api", workers=1))
-        dashboard = Served(*run.gunicorn(DASHBOARD, env, "dashboard", workers=1))
-        yield Stack(api, dashboard, container, database_url, redis_url)
+        yield serve(run, folder)
+
+
+def serve(run: Running, folder, **settings) -> Stack:
+    """The api and the dashboard (one gunicorn worker each) on a new SQLite store and a
+    private Redis, with ``settings`` over the test ones; stopped with ``run``."""
+    database_url = sqlite_store(folder)
+    redis_url = run.redis()
+    values = stack_values(
+        database_url,
+        redis_url,
+        PARLEY_ENV="test",
+        PARLEY_SECRET_KEY=uuid.uuid4().hex,
+        PARLEY_ADMIN_TOKEN=ADMIN_TOKEN,
+        **settings,
+    )
+    env = base_env(**values)
+    container = run.container(values)
+    api = Served(*run.gunicorn(API, env, "api", workers=1))
+    dashboard = Served(*run.gunicorn(DASHBOARD, env, "dashboard", workers=1))
+    return Stack(api, dashboard, container, database_url, redis_url)
 
 
 @pytest.fixture
 def fresh(stack):
     """Empty tables (default lists back), empty Redis, and the demo article registered."""
+    return reset(stack, f"{stack.api.url}/articles/talks")
+
+
+def reset(stack: Stack, url: str) -> Stack:
+    """Empty tables and Redis, and the article "talks" (at ``url``) registered."""
     truncate(stack.database_url, ArticleBase.metadata)
     truncate(stack.database_url, ModerationBase.metadata)
     stack.container.policy_cache.invalidate()
@@ -97,7 +109,7 @@ def fresh(stack):
             "talks",
             ADMIN_TOKEN,
             title="Talks resume",
-            url=f"{stack.api.url}/articles/talks",
+            url=url,
         )
     assert response.status_code == 201, response.text
     return stack

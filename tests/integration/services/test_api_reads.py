@@ -134,9 +134,10 @@ def test_article_page_escapes_and_has_a_working_form(client, container, article)
     assert f'action="/api/v1/articles/{article}/comments"' in html
     assert 'name="form_token"' in html and 'name="website"' in html
     assert 'id="comment-pending"' in html and "awaiting moderation" in html
-    assert (
-        "script-src" not in page.headers["Content-Security-Policy"]
-    )  # no script is allowed at all
+    # The one script is the comments widget, from this origin; no inline script runs.
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert html.count("<script") == 1 and '<script src="/embed.js" async></script>' in html
     assert client.get("/articles/nope").status_code == 404
 
 
