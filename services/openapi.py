@@ -53,6 +53,39 @@ def _line(control: str) -> str:
     return f"^[^{control}]*[^{control}\\s][^{control}]*$"
 
 
+_EMAIL = {
+    "name": "email",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 254},
+    "description": "Percent-encoded; compared without regard to letter case.",
+}
+_ROWS = {"type": "array", "items": {"type": "object"}}
+_EXPORT = {
+    "type": "object",
+    "required": ["address", "exported_at", "comments", "published_comments"],
+    "properties": {
+        "address": _STR,
+        "exported_at": _STR,
+        "comments": _ROWS,
+        "published_comments": _ROWS,
+        "training_examples": _ROWS,
+        "list_entries": _ROWS,
+        "audit_log": _ROWS,
+        "pending_events": _ROWS,
+        "moderator_account": _ROWS,
+    },
+}
+_ERASED = {
+    "type": "object",
+    "required": ["comments_erased", "published_removed", "published_anonymised"],
+    "properties": {
+        name: {"type": "integer", "minimum": 0}
+        for name in ("comments_erased", "published_removed", "published_anonymised")
+    },
+}
+
+
 @cache
 def _paths() -> dict:
     submission = {
@@ -376,6 +409,44 @@ def _paths() -> dict:
                 "summary": "Each rule's and the classifier's record against moderators' decisions",
                 "security": [{"bearer": []}],
                 "responses": {"200": _json("Quality"), "401": _problem("No valid token")},
+            },
+        },
+        # Privacy (issue 26): one address's data, exported or erased (services/privacy_api.py).
+        "/api/v1/admin/authors/{email}/export": {
+            "get": {
+                "summary": "Everything stored about one e-mail address (every status, private fields)",
+                "security": [{"bearer": []}],
+                "parameters": [_EMAIL],
+                "responses": {
+                    "200": {
+                        "description": "Every list empty when nothing is stored",
+                        "content": {"application/json": {"schema": _EXPORT}},
+                    },
+                    "401": _problem("No valid token"),
+                    "422": _problem("An address nothing can be stored under"),
+                },
+            },
+        },
+        "/api/v1/admin/authors/{email}": {
+            "delete": {
+                "summary": "Erase what is stored about one e-mail address",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _EMAIL,
+                    {
+                        "name": "published",
+                        "in": "query",
+                        "schema": {"enum": ["delete", "anonymise"], "default": "delete"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "What was erased (zeros when nothing was left)",
+                        "content": {"application/json": {"schema": _ERASED}},
+                    },
+                    "401": _problem("No valid token"),
+                    "422": _problem("A bad address or mode"),
+                },
             },
         },
         "/healthz": {

@@ -61,6 +61,9 @@ class Settings(BaseModel):
     duplicate_window_hours: float = Field(24, gt=0)
     spam_retention_days: float = Field(15, gt=0)
     discarded_retention_days: float = Field(1, gt=0)
+    # Client IP, user agent, referrer and Accept-Language leave stored comments after this
+    # (shared.privacy.retention).
+    ip_retention_days: float = Field(30, gt=0, le=3650)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Where the host's intake writer runs: a process of its own, or a thread of the api
     # process that won its election (shared/intake/committer.py).
@@ -136,6 +139,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_DUPLICATE_WINDOW_HOURS": "duplicate_window_hours",
     "PARLEY_SPAM_RETENTION_DAYS": "spam_retention_days",
     "PARLEY_DISCARDED_RETENTION_DAYS": "discarded_retention_days",
+    "PARLEY_IP_RETENTION_DAYS": "ip_retention_days",
     "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
     "PARLEY_INTAKE_WRITER": "intake_writer",
     "PARLEY_CLASSIFIER_MIN_EXAMPLES": "classifier_min_examples",

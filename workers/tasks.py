@@ -14,6 +14,7 @@ from shared import events, taskqueue
 from shared.classifier import training
 from shared.moderation import actions, maintenance, pipeline, publishing
 from shared.ops import series
+from shared.privacy import retention
 from shared.spam import FeedbackError
 from workers.app import app
 from workers.runtime import container
@@ -104,6 +105,15 @@ def akismet_recheck() -> dict:
 def purge() -> dict:
     """Delete spam and discarded comments past their retention."""
     return maintenance.purge(container())
+
+
+@app.task(name=taskqueue.PURGE_CLIENT_DATA)
+def purge_client_data() -> dict:
+    """Clear IP, user agent, referrer and Accept-Language from comments received more than
+    PARLEY_IP_RETENTION_DAYS ago (but those still waiting for Akismet)."""
+    done = retention.purge_client_data(container())
+    log.info("client data removed from stored comments", extra=done)
+    return done
 
 
 @app.task(name=taskqueue.OPS_SAMPLE, ignore_result=True)

@@ -11,6 +11,7 @@ from services.admin_api import admin_api
 from services.api.embed import embed
 from services.api.pages import pages
 from services.api.views import public_api
+from services.privacy_api import privacy_api
 from shared.bootstrap import Container, bootstrap
 
 
@@ -44,6 +45,7 @@ def create_app(parley: Container | None = None) -> Flask:
         # The dashboard's (docs/contract.md §1); here only when asked, otherwise a 404 as
         # for any path the api does not have: the public port carries no private data.
         app.register_blueprint(admin_api)
+        app.register_blueprint(privacy_api)
     app.register_blueprint(pages)
     app.register_blueprint(embed)
     if settings.cors_origins:

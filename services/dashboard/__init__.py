@@ -12,10 +12,12 @@ from services.dashboard.activity import activity_pages
 from services.dashboard.articles import article_pages
 from services.dashboard.auth import auth
 from services.dashboard.ops import ops_pages
+from services.dashboard.privacy import privacy_pages
 from services.dashboard.quality import quality_pages
 from services.dashboard.queue import queue_pages
 from services.dashboard.settings import settings_pages
 from services.metrics_view import metrics_view
+from services.privacy_api import privacy_api
 from shared.accounts import SESSION_LIFETIME
 from shared.bootstrap import Container, bootstrap
 from shared.throttle import LoginThrottle
@@ -34,9 +36,11 @@ def create_app(parley: Container | None = None) -> Flask:
     )
     http.install(app, parley)
     app.extensions["parley_login_throttle"] = LoginThrottle(settings.redis_url)
-    security.install(app, settings, exempt=[admin_api])
+    security.install(app, settings, exempt=[admin_api, privacy_api])
     templating.install(app)
     app.register_blueprint(admin_api)
+    app.register_blueprint(privacy_api)
+    app.register_blueprint(privacy_pages)
     for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages, quality_pages):
         app.register_blueprint(blueprint)
     app.register_blueprint(article_pages)

@@ -160,9 +160,19 @@ def send_feedback(
     Raises :class:`FeedbackError` (``transient`` tells the task whether to retry).
     """
     comment = load(container, comment_id)
-    payload = akismet_payload(comment, container.settings)
-    checker = container.spam_checker
-    sent = checker.submit_ham(payload) if kind == "ham" else checker.submit_spam(payload)
+    if not comment.user_ip:
+        # Removed after PARLEY_IP_RETENTION_DAYS or by an erasure (shared.privacy), and
+        # Akismet takes no report without it: the correction stays ours alone.
+        sent, note = False, "not reported to Akismet: the comment's IP address was removed"
+    else:
+        payload = akismet_payload(comment, container.settings)
+        checker = container.spam_checker
+        sent = checker.submit_ham(payload) if kind == "ham" else checker.submit_spam(payload)
+        note = (
+            f"reported to Akismet as {kind} after {actor}'s correction"
+            if sent
+            else "Akismet not configured; nothing reported"
+        )
     with session_scope(container.stores.moderation) as session:
         session.add(
             CommentHistory(
@@ -172,11 +182,7 @@ def send_feedback(
                 action=f"akismet_submit_{kind}",
                 from_status=None,
                 to_status=None,
-                note=(
-                    f"reported to Akismet as {kind} after {actor}'s correction"
-                    if sent
-                    else "Akismet not configured; nothing reported"
-                ),
+                note=note,
             )
         )
     return sent

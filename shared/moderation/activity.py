@@ -16,7 +16,8 @@ from shared.accounts import AuditLog
 from shared.models import Comment, CommentHistory
 from shared.moderation.states import MODERATOR_ACTIONS
 
-COMMENT_ACTIONS = tuple(MODERATOR_ACTIONS)
+# "erase": a comment erased at its author's request (shared.privacy.erase).
+COMMENT_ACTIONS = (*MODERATOR_ACTIONS, "erase")
 AUDIT_ACTIONS = (
     "list.add",
     "list.remove",
@@ -24,6 +25,8 @@ AUDIT_ACTIONS = (
     "list.mode",
     "rule.set",
     "article.moderation",
+    "author.export",
+    "author.erase",
     "moderator.create",
     "moderator.update",
     "moderator.password",

@@ -17,6 +17,9 @@ STATUSES = (
     "spam",
     "discarded",
     "rejected",
+    # Erased at its author's request (shared.privacy.erase), from any status: a tombstone
+    # that no move leaves.
+    "erased",
 )
 
 # Moves the system makes on its own.
@@ -48,6 +51,7 @@ EVENT_FOR_STATUS: dict[str, str] = {
     "spam": "comment.spam",
     "discarded": "comment.discarded",
     "rejected": "comment.rejected",
+    "erased": "comment.erased",
 }
 UNPUBLISHED_EVENT = "comment.unpublished"
 

@@ -51,7 +51,12 @@ def test_api_answers_as_described(api_app, dash_app, client, container, article)
         json={"author_name": "Ana", "author_email": "ana@example.org", "content": "A first word."},
     )
     assert posted.status_code == 202
-    known = {"slug": article, "id": posted.get_json()["id"], "rule": "links"}
+    known = {
+        "slug": article,
+        "id": posted.get_json()["id"],
+        "rule": "links",
+        "email": "ana@example.org",  # the privacy endpoints: her export and erasure
+    }
     with session_scope(container.stores.moderation) as session:  # for the moderators' actions
         session.get(Comment, known["id"]).status = "held"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)

@@ -56,6 +56,7 @@ def test_statuses_and_tables_agree():
         "spam",
         "discarded",
         "rejected",
+        "erased",
     }
     for source, targets in SYSTEM_TRANSITIONS.items():
         assert source in STATUSES and targets <= set(STATUSES)
@@ -128,6 +129,8 @@ def test_needs_unpublish(source, target):
         ("published", "spam", ["comment.unpublished", "comment.spam"]),
         ("published", "rejected", ["comment.unpublished", "comment.rejected"]),
         ("spam", "approved", []),
+        ("held", "erased", ["comment.erased"]),
+        ("published", "erased", ["comment.unpublished", "comment.erased"]),
     ],
 )
 def test_events_for(source, target, events):
@@ -143,6 +146,7 @@ def test_event_names_follow_the_contract():
         "comment.published",
         "comment.unpublished",
         "comment.rejected",
+        "comment.erased",
     }
 
 
