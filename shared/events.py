@@ -46,6 +46,7 @@ TYPES = frozenset(
         "comment.published",
         "comment.unpublished",
         "comment.rejected",
+        "comment.erased",
     }
 )
 # Bounded so that Redis (noeviction in production) cannot fill up with history.

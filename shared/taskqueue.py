@@ -31,6 +31,7 @@ PURGE = "parley.purge"
 OPS_SAMPLE = "parley.ops_sample"  # beat's minute sample for the ops page
 RELAY_EVENTS = "parley.relay_events"  # beat's relay of the events outbox
 RETRAIN = "parley.retrain_classifier"  # beat's retraining of the learned classifier
+PURGE_CLIENT_DATA = "parley.purge_client_data"  # beat's IP retention (shared.privacy)
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 # Beat's periodic relay of the events outbox (shared.events) runs this often.
@@ -47,6 +48,7 @@ _QUEUE_OF = {
     OPS_SAMPLE: "maintenance",
     RELAY_EVENTS: "maintenance",
     RETRAIN: "maintenance",
+    PURGE_CLIENT_DATA: "maintenance",
 }
 # Published through the anonymous exchange: kombu's Redis transport then pushes straight
 # onto the list named by the routing key. Routing through a named exchange would depend on

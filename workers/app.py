@@ -57,6 +57,12 @@ app.conf.beat_schedule = {
         "schedule": float(min(settings.akismet_recheck_seconds, 60)),
     },
     "purge": {"task": taskqueue.PURGE, "schedule": 3600.0},
+    # PARLEY_IP_RETENTION_DAYS (shared.privacy.retention); a late run is dropped.
+    "purge-client-data": {
+        "task": taskqueue.PURGE_CLIENT_DATA,
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Events left in the outbox (docs/contract.md §6) reach the stream within seconds of
     # Redis coming back; a run that waited past the next one's time is dropped.
     "relay-events": {
