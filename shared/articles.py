@@ -315,3 +315,38 @@ def article_page(
     page = [(article, int(count)) for article, count in rows[:limit]]
     last = rows[limit - 1][0] if len(rows) > limit else None
     return page, encode_cursor(last.created_at, last.slug) if last is not None else None
+
+
+def create_article_if_absent(engine: Engine, slug: str, fields: dict) -> bool:
+    """Insert article ``slug`` with ``fields`` (``title``, ``url``; optionally
+    ``summary``, ``comments_open``, ``moderation``) unless it exists; True if this call
+    created it. One statement (INSERT ... ON CONFLICT DO NOTHING): concurrent callers
+    create one article, and none of them fails."""
+    now = utcnow()
+    moderation = fields.get("moderation") or (
+        "auto" if fields.get("comments_open", True) else "closed"
+    )
+    values = {
+        "slug": slug,
+        "title": fields["title"],
+        "url": fields["url"],
+        "summary": fields.get("summary", ""),
+        "comments_open": moderation != "closed",
+        "moderation": moderation,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = (
+        dialect_insert(Article).values(values).on_conflict_do_nothing(index_elements=["slug"])
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def slug_for_url(session: Session, url: str) -> str | None:
+    """The slug of an article whose URL is ``url``, if there is one."""
+    return session.scalar(select(Article.slug).where(Article.url == url).limit(1))

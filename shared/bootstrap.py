@@ -79,6 +79,13 @@ class Container:
         return ModelCache()
 
     @cached_property
+    def site_registrar(self):
+        """Articles registered from their pages on first comment (shared.sites)."""
+        from shared.sites.register import SiteRegistrar
+
+        return SiteRegistrar(self.settings)
+
+    @cached_property
     def spam_checker(self):
         from shared.spam import build_checker
 
@@ -112,6 +119,8 @@ class Container:
             self.redis.close()
         if "spam_checker" in self.__dict__:
             self.spam_checker.close()
+        if "site_registrar" in self.__dict__:
+            self.site_registrar.close()
         if "akismet_pool" in self.__dict__:
             self.akismet_pool.shutdown(wait=False)
 

@@ -15,6 +15,8 @@ from typing import Literal
 from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.sites.origins import NotAnOrigin, normalise_origin
+
 
 class SettingsError(ValueError):
     """A configuration variable has a value Parley cannot use."""
@@ -54,6 +56,12 @@ class Settings(BaseModel):
     max_links: int = Field(2, ge=1)
     trusted_proxies: int = Field(0, ge=0, le=10)
     cors_origins: tuple[str, ...] = ()
+    # Articles registered from their pages on first comment (shared.sites): the origins
+    # whose pages may do so (empty: none, every article is registered by the site), how
+    # long the page may take, and how many pages per origin Parley checks.
+    site_origins: tuple[str, ...] = ()
+    site_fetch_timeout: float = Field(3.0, gt=0, le=30)
+    site_verify_limit: str = "30/minute"
 
     hold_threshold: float = 1.0
     spam_threshold: float = 3.0
@@ -97,6 +105,27 @@ class Settings(BaseModel):
             raise ValueError("must look like '5/minute' or '10 per hour', or be 'off'") from exc
         return value
 
+    @field_validator("site_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(dict.fromkeys(normalise_origin(origin) for origin in value))
+        except NotAnOrigin as exc:
+            raise ValueError(
+                f"{exc}; write comma-separated origins such as https://news.example"
+            ) from None
+
+    @field_validator("site_verify_limit")
+    @classmethod
+    def _verify_limit_parses(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError("must look like '30/minute' or '100 per hour', or be 'off'") from exc
+        return value
+
     @property
     def articles_url(self) -> str:
         """URL of the article store; the moderation store's when not set apart."""
@@ -132,6 +161,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_MAX_LINKS": "max_links",
     "PARLEY_TRUSTED_PROXIES": "trusted_proxies",
     "PARLEY_CORS_ORIGINS": "cors_origins",
+    "PARLEY_SITE_ORIGINS": "site_origins",
     "PARLEY_CLASSIFIER": "classifier",
     "PARLEY_HOLD_THRESHOLD": "hold_threshold",
     "PARLEY_SPAM_THRESHOLD": "spam_threshold",
@@ -144,6 +174,8 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_INTAKE_WRITER": "intake_writer",
     "PARLEY_CLASSIFIER_MIN_EXAMPLES": "classifier_min_examples",
     "PARLEY_CLASSIFIER_RETRAIN_EVERY": "classifier_retrain_every",
+    "PARLEY_SITE_FETCH_TIMEOUT": "site_fetch_timeout",
+    "PARLEY_SITE_VERIFY_LIMIT": "site_verify_limit",
     "PARLEY_BLOG_LANG": "blog_lang",
     "PARLEY_SITE_URL": "site_url",
     "PARLEY_ADMIN_EMAIL": "admin_email",
@@ -165,7 +197,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         if raw is None or raw.strip() == "":
             continue
         raw = raw.strip()
-        if field == "cors_origins":
+        if field in ("cors_origins", "site_origins"):
             values[field] = tuple(o.strip() for o in raw.split(",") if o.strip())
         else:
             values[field] = raw
@@ -196,7 +228,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for field, value in settings.model_dump().items():
         if value is None:
             continue
-        if field == "cors_origins":
+        if field in ("cors_origins", "site_origins"):
             value = ",".join(value)
         env[FIELD_TO_ENV[field]] = str(value)
     return env

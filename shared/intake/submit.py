@@ -232,12 +232,42 @@ def _closed(slug: str) -> CommentsClosed:
     return CommentsClosed(f"Comments on {slug!r} are closed.")
 
 
-def _check_article(container: Container, slug: str) -> None:
+def _check_article(container: Container, slug: str, data: dict) -> None:
     article = intake_article(container.stores.articles_read_engine, slug)
     if article is None:
+        article_url = data.get("article_url")
+        if isinstance(article_url, str) and container.settings.site_origins:
+            if container.site_registrar.applies(slug, article_url.strip()) is None:
+                return  # the field errors first: a valid comment may register the article
         raise _no_article(slug)
     if not article[1]:
         raise _closed(slug)
+
+
+def _insert(container: Container, row: dict, slug: str, clean, meta: RequestMeta) -> None:
+    """Hand the row to the writer. A comment on an unknown slug may register its article
+    from its page (shared.sites.register, only with PARLEY_SITE_ORIGINS set), then goes
+    to the writer once more: only this path ever waits for a page, never a comment on a
+    known article."""
+    try:
+        container.committer.insert(row)
+        return
+    except protocol.NoSuchArticle:
+        if not (container.settings.site_origins and clean.article_url):
+            raise _no_article(slug) from None
+    from shared.sites.register import NotRegistered
+
+    try:
+        container.site_registrar.register(
+            container, slug, clean.article_url, clean.article_title, meta.user_ip
+        )
+    except NotRegistered as exc:
+        detail = f"There is no article {slug!r}, and it was not registered: {exc}."
+        raise ArticleNotFound(detail) from None
+    try:
+        container.committer.insert(row)
+    except protocol.NoSuchArticle:
+        raise _no_article(slug) from None
 
 
 def submit_comment(
@@ -263,7 +293,7 @@ def submit_comment(
     if errors or clean.parent_id:
         # An unknown or closed article is the answer before any field error. A valid
         # submission learns it from the writer, which checks each article once per batch.
-        _check_article(container, slug)
+        _check_article(container, slug, data)
     if clean and clean.parent_id:
         with container.stores.articles_read() as session:
             parent = session.execute(
@@ -314,9 +344,7 @@ def submit_comment(
         akismet={},
     )
     try:
-        container.committer.insert(row)
-    except protocol.NoSuchArticle:
-        raise _no_article(slug) from None
+        _insert(container, row, slug, clean, meta)
     except protocol.CommentsClosed:
         raise _closed(slug) from None
     except Duplicate:
