@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFUSAL_SECONDS = 60
+# A registration's lock outlives its fetch by this much (the article's insert, a slow
+# store); a waiter waits a second longer still, so a lock left by a process killed in the
+# middle of a fetch expires while the next comment waits, and that comment registers.
+LOCK_SLACK = 3.0
 PER_IP = "10/minute"
 MAX_BYTES = 1024 * 1024
 _PREFIX = "parley:site"
@@ -128,7 +132,11 @@ class SiteRegistrar:
             raise NotRegistered(remembered)
         lock = f"{_PREFIX}:lock:{slug}"
         token = self._acquire(
-            container.redis, lock, wait=self.timeout + 2, container=container, slug=slug
+            container.redis,
+            lock,
+            wait=self.timeout + LOCK_SLACK + 1,
+            container=container,
+            slug=slug,
         )
         if token is None:
             existing = self._existing(container, slug)
@@ -233,7 +241,7 @@ class SiteRegistrar:
         article, only the fetch may be repeated."""
         token = secrets.token_hex(8)
         until = time.monotonic() + wait
-        ttl = int((self.timeout + 5) * 1000)
+        ttl = int((self.timeout + LOCK_SLACK) * 1000)
         while True:
             try:
                 if client.set(key, token, nx=True, px=ttl):

@@ -329,3 +329,17 @@ def test_concurrent_first_comments_make_one_article_and_keep_every_comment(stack
         assert session.scalar(sa.select(sa.func.count()).select_from(Article)) == 1
     assert comment_count(container) == n
     assert site.hits["/story/busy"] == 1  # one fetch: the others waited for its answer
+
+
+def test_a_registration_killed_mid_fetch_does_not_block_the_slug(stack, site, redis_client):
+    """A process killed during its fetch leaves its lock behind (nothing else: the article
+    is one insert after the fetch). The lock expires while the next comment waits."""
+    from shared.sites.register import LOCK_SLACK
+
+    container, client = stack(site_fetch_timeout=0.5)
+    redis_client.set(f"parley:site:lock:{SLUG}", "dead-process", px=int((0.5 + LOCK_SLACK) * 1000))
+    started = time.monotonic()
+    response = post(client, SLUG, article_url=site.url("/story/budget-vote"))
+    assert response.status_code == 202, response.text
+    assert 0.5 + LOCK_SLACK - 0.5 < time.monotonic() - started < 0.5 + LOCK_SLACK + 2
+    assert article(container) is not None and site.hits["/story/budget-vote"] == 1
