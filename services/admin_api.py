@@ -18,7 +18,7 @@ from shared.articles import (
 )
 from shared.db import session_scope
 from shared.models import Article
-from shared.moderation import actions, quality, queries, rulebook
+from shared.moderation import actions, quality, queries, reports, rulebook
 from shared.moderation.modes import MODES, WEIGHT_RANGE, valid_weight
 from shared.moderation.queries import Filters
 from shared.moderation.states import MODERATOR_ACTIONS, NOTE_RULE, valid_note
@@ -117,7 +117,31 @@ def _filters_from_args():
         author=args.get("author") or None,
         email=args.get("email") or None,
         ip=args.get("ip") or None,
+        reported=_flag("reported"),
     )
+
+
+def _flag(name: str) -> bool:
+    """A yes/no query parameter: 1/true/yes or 0/false/no (absent: no); else a 422."""
+    raw = (request.args.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise queries.BadQuery(name, "must be 1 or 0")
+
+
+def _records(session, rows) -> list[dict]:
+    """The records of ``rows`` with their readers' reports (shared.moderation.reports)."""
+    found = reports.summaries(session, [row.id for row in rows])
+    empty = reports.Summary().as_json()
+    return [
+        {
+            **actions.record_json(row),
+            "reports": found[row.id].as_json() if row.id in found else empty,
+        }
+        for row in rows
+    ]
 
 
 @admin_api.get("/comments")
@@ -131,10 +155,7 @@ def list_comments():
             rows, next_cursor = queries.page(
                 session, filters, limit, request.args.get("cursor") or None, with_history=True
             )
-            body = {
-                "comments": [actions.record_json(row) for row in rows],
-                "next_cursor": next_cursor,
-            }
+            body = {"comments": _records(session, rows), "next_cursor": next_cursor}
     except ValueError as exc:
         field = getattr(exc, "field", "limit")
         message = getattr(exc, "message", "must be a whole number")
@@ -147,9 +168,11 @@ def list_comments():
 def get_comment(comment_id: str):
     """The whole record: reasons, Akismet verdict and history."""
     try:
-        return jsonify(actions.record_json(actions.load(container(), comment_id)))
+        comment = actions.load(container(), comment_id)
     except actions.CommentNotFound:
         return problem(404, "Unknown comment", "There is no such comment.")
+    with container().stores.moderation_read() as session:
+        return jsonify(_records(session, [comment])[0])
 
 
 def _actor() -> str:

@@ -7,6 +7,7 @@ from functools import cache
 from shared.articles import MODERATION_MODES
 from shared.moderation.modes import MODES, WEIGHT_RANGE
 from shared.moderation.states import MODERATOR_ACTIONS, STATUSES
+from shared.validation import MAX_REPORT_NOTE, REPORT_REASONS
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -133,6 +134,23 @@ def _paths() -> dict:
             },
         },
     }
+    report = {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {
+            "reason": {"enum": list(REPORT_REASONS)},
+            "note": {
+                "type": "string",
+                "maxLength": MAX_REPORT_NOTE,
+                "pattern": f"^[^{_TEXT_CONTROL}]*$",
+                "description": "Trimmed and NFC-normalised; newlines and tabs allowed.",
+            },
+            "commenter_token": {
+                "type": "string",
+                "description": "The reader's commenter token (or the Commenter-Token header).",
+            },
+        },
+    }
     return {
         "/api/v1/articles/{slug}/comments": {
             "post": {
@@ -218,6 +236,35 @@ def _paths() -> dict:
                 "responses": {"200": _json("CommentStatus"), "404": _problem("Unknown comment")},
             },
         },
+        "/api/v1/comments/{id}/reports": {
+            "post": {
+                "summary": "A reader reports a published comment",
+                "description": "One counted report per reader (their commenter token, else "
+                "their IP) per comment. At PARLEY_REPORT_THRESHOLD distinct reports the "
+                "comment is unpublished and held with the reason rule `reader_reports`.",
+                "parameters": [
+                    _ID,
+                    {"name": "Commenter-Token", "in": "header", "required": False, "schema": _STR},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": report},
+                        "application/x-www-form-urlencoded": {"schema": report},
+                    },
+                },
+                "responses": {
+                    "202": _json("ReportAnswer", "Counted"),
+                    "200": _json("ReportAnswer", "This reader reported it before: nothing counted"),
+                    "400": _problem("Body is not parseable"),
+                    "404": _problem("Unknown or unpublished comment"),
+                    "413": _problem("Body over 64 KiB"),
+                    "415": _problem("Unsupported content type"),
+                    "422": _problem("Field errors (see `errors`)"),
+                    "429": _problem("Too many reports from this IP or reader; see Retry-After"),
+                },
+            },
+        },
         "/api/v1/admin/articles/{slug}": {
             "put": {
                 "summary": "Register or update an article",
@@ -294,6 +341,12 @@ def _paths() -> dict:
                     {"name": "author", "in": "query", "schema": _STR},
                     {"name": "email", "in": "query", "schema": _STR},
                     {"name": "ip", "in": "query", "schema": _STR},
+                    {
+                        "name": "reported",
+                        "in": "query",
+                        "schema": {"enum": ["1", "0", "true", "false", "yes", "no"]},
+                        "description": "1: only comments with readers' reports not cleared",
+                    },
                     {
                         "name": "limit",
                         "in": "query",
@@ -516,6 +569,23 @@ _ADMIN_COMMENT = {
             "properties": {"status": _STR, "age_seconds": _NUMBER},
         },
         "honeypot": {"type": "boolean"},
+        "reports": {
+            "type": "object",
+            "description": "Readers' reports: open ones by reason with their notes, and "
+            "how many a moderator cleared",
+            "properties": {
+                "open": {"type": "integer"},
+                "cleared": {"type": "integer"},
+                "reasons": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "notes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"reason": _STR, "note": _STR, "at": _TIME},
+                    },
+                },
+            },
+        },
         "attempts": {"type": "integer"},
         "request_id": _NSTR,
         "history": {
@@ -675,6 +745,10 @@ def spec(server_url: str) -> dict:
                     },
                 },
                 "AdminComment": _ADMIN_COMMENT,
+                "ReportAnswer": {
+                    "type": "object",
+                    "properties": {"comment_id": _STR, "counted": {"type": "boolean"}},
+                },
                 "AdminCommentPage": {
                     "type": "object",
                     "properties": {

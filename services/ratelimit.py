@@ -60,3 +60,24 @@ class SubmissionLimiter:
         for it (or, if none was held, count it now)."""
         if g.get("parley_rate_places", {}).pop(ip, None) is None and self.enabled:
             self._counter.take(self._limits(ip))
+
+
+class ReportLimiter:
+    """How many reports one client IP, and one reader (their commenter key, when they send
+    it), may send (``PARLEY_REPORT_RATE_LIMIT``): every report that reaches the store
+    counts (a repeat and an unknown comment too, so ids cannot be probed in bulk); test and
+    count are one step, exact under a concurrent burst (:class:`shared.throttle.Counter`)."""
+
+    def __init__(self, settings: Settings):
+        self.items: list[RateLimitItem] = []
+        if settings.report_rate_limit != "off":
+            self.items.extend(parse_many(settings.report_rate_limit))
+        self._counter = Counter(settings.redis_url, "parley:rl", "report rate limit")
+
+    def retry_after(self, ip: str, reader_key: str | None) -> int | None:
+        """Seconds to wait if this IP or reader is over the limit, else None (counted)."""
+        if not self.items:
+            return None
+        keys = [("reports", "ip", ip)] + ([("reports", "reader", reader_key)] if reader_key else [])
+        take = self._counter.take([(item, key) for item in self.items for key in keys])
+        return None if take.taken else take.retry_after

@@ -62,6 +62,10 @@ class Settings(BaseModel):
     site_origins: tuple[str, ...] = ()
     site_fetch_timeout: float = Field(3.0, gt=0, le=30)
     site_verify_limit: str = "30/minute"
+    # Reader reports (shared.moderation.reports): distinct readers' reports that unpublish
+    # and hold a comment, and how many reports one IP or reader may send.
+    report_threshold: int = Field(3, ge=1, le=1000)
+    report_rate_limit: str = "10/minute"
 
     hold_threshold: float = 1.0
     spam_threshold: float = 3.0
@@ -94,7 +98,7 @@ class Settings(BaseModel):
             raise ValueError("must be a URL with a scheme, e.g. sqlite:///var/parley.db")
         return value
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "report_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         if value.strip().lower() == "off":
@@ -162,6 +166,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_TRUSTED_PROXIES": "trusted_proxies",
     "PARLEY_CORS_ORIGINS": "cors_origins",
     "PARLEY_SITE_ORIGINS": "site_origins",
+    "PARLEY_REPORT_THRESHOLD": "report_threshold",
     "PARLEY_CLASSIFIER": "classifier",
     "PARLEY_HOLD_THRESHOLD": "hold_threshold",
     "PARLEY_SPAM_THRESHOLD": "spam_threshold",
@@ -171,6 +176,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_DISCARDED_RETENTION_DAYS": "discarded_retention_days",
     "PARLEY_IP_RETENTION_DAYS": "ip_retention_days",
     "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
+    "PARLEY_REPORT_RATE_LIMIT": "report_rate_limit",
     "PARLEY_INTAKE_WRITER": "intake_writer",
     "PARLEY_CLASSIFIER_MIN_EXAMPLES": "classifier_min_examples",
     "PARLEY_CLASSIFIER_RETRAIN_EVERY": "classifier_retrain_every",

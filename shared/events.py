@@ -47,6 +47,7 @@ TYPES = frozenset(
         "comment.unpublished",
         "comment.rejected",
         "comment.erased",
+        "comment.reported",
     }
 )
 # Bounded so that Redis (noeviction in production) cannot fill up with history.

@@ -134,6 +134,7 @@ def make_container(request, database_urls, redis_client):
             admin_token=ADMIN_TOKEN,
             rate_limit="off",
             flood_seconds=0,
+            report_rate_limit="off",
             # A thread, not a process per test's store: the writer process is tested in
             # test_intake_writer.py and by every end-to-end test (gunicorn, the default).
             intake_writer="thread",

@@ -10,6 +10,7 @@ from services import http, ratelimit
 from services.admin_api import admin_api
 from services.api.embed import embed
 from services.api.pages import pages
+from services.api.reports import reader_reports
 from services.api.views import public_api
 from services.privacy_api import privacy_api
 from shared.bootstrap import Container, bootstrap
@@ -40,7 +41,9 @@ def create_app(parley: Container | None = None) -> Flask:
     app.session_interface = NoSessions()
     http.install(app, parley)
     app.extensions["parley_limiter"] = ratelimit.SubmissionLimiter(settings)
+    app.extensions["parley_report_limiter"] = ratelimit.ReportLimiter(settings)
     app.register_blueprint(public_api)
+    app.register_blueprint(reader_reports)
     if settings.admin_api_on_public:
         # The dashboard's (docs/contract.md §1); here only when asked, otherwise a 404 as
         # for any path the api does not have: the public port carries no private data.
@@ -53,7 +56,11 @@ def create_app(parley: Container | None = None) -> Flask:
 
         CORS(
             app,
-            resources={r"/api/v1/articles/*": {"origins": list(settings.cors_origins)}},
+            resources={
+                r"/api/v1/articles/*": {"origins": list(settings.cors_origins)},
+                # Reader reports from the widget (docs/contract.md §3).
+                r"/api/v1/comments/[^/]+/reports$": {"origins": list(settings.cors_origins)},
+            },
             # The widget's (GET /embed.js) own headers and methods, nothing more.
             methods=["GET", "HEAD", "POST", "OPTIONS"],
             allow_headers=["Content-Type", "Idempotency-Key", "Commenter-Token"],

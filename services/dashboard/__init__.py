@@ -15,6 +15,7 @@ from services.dashboard.ops import ops_pages
 from services.dashboard.privacy import privacy_pages
 from services.dashboard.quality import quality_pages
 from services.dashboard.queue import queue_pages
+from services.dashboard.reported import reported_pages
 from services.dashboard.settings import settings_pages
 from services.metrics_view import metrics_view
 from services.privacy_api import privacy_api
@@ -44,6 +45,7 @@ def create_app(parley: Container | None = None) -> Flask:
     for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages, quality_pages):
         app.register_blueprint(blueprint)
     app.register_blueprint(article_pages)
+    app.register_blueprint(reported_pages)
     app.register_blueprint(metrics_view)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(

@@ -14,6 +14,7 @@ from flask import Flask, url_for
 from services.dashboard.auth import current_moderator
 from services.http import container
 from shared import timefmt
+from shared.moderation import reports
 from shared.moderation.review import MAX_SHOWN, wave_signature
 from shared.moderation.states import allowed_actions
 from shared.ops import collector
@@ -67,6 +68,12 @@ def nav_counts() -> dict[str, int]:
     return collector.comment_counts(container())
 
 
+def reported_count() -> int:
+    """Comments with readers' reports open (the navigation's Reported count)."""
+    with container().stores.moderation_read() as session:
+        return reports.reported_count(session)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.filters.update(
         http_url=http_url,
@@ -81,6 +88,7 @@ def install(app: Flask) -> None:
         allowed_actions=allowed_actions,
         queue_url=queue_url,
         nav_counts=nav_counts,
+        reported_count=reported_count,
         current_moderator=current_moderator,
         QUEUE_LABELS=QUEUE_LABELS,
         ACTION_LABELS=ACTION_LABELS,

@@ -311,3 +311,33 @@ class ClassifierModel(ModerationBase):
     params: Mapped[dict] = mapped_column(JSON)
     coef: Mapped[bytes] = mapped_column(LargeBinary)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CommentReport(ModerationBase):
+    """A reader's report of a published comment (docs/contract.md §3, shared.moderation.reports).
+
+    ``reader_key`` says who reported, never in the clear: for a reader who sent their
+    commenter token, the same hash as ``comments.author_key`` of their own comments
+    (shared.commenter.author_key); otherwise a keyed hash (HMAC with the secret key) of the
+    client IP. One report per reader per comment, ever (the unique constraint): a repeat,
+    also after a moderator cleared the reports, counts nothing. ``cleared_at`` is set when a
+    moderator approves the comment or dismisses its reports: cleared reports stay, and no
+    longer count toward the threshold.
+    """
+
+    __tablename__ = "comment_reports"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "reader_key", name="uq_comment_reports_comment_reader"),
+        Index("ix_comment_reports_reader_key", "reader_key"),
+        Index("ix_comment_reports_open", "comment_id", "cleared_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reader_kind: Mapped[str] = mapped_column(String(16))  # commenter | ip
+    reader_key: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(String(254))

@@ -16,6 +16,7 @@ from shared import taskqueue
 from shared.classifier.store import learn_from_action
 from shared.db import session_scope
 from shared.models import Comment, CommentHistory, utcnow
+from shared.moderation import reports
 from shared.moderation.publishing import publish_comment, unpublish_comment
 from shared.moderation.states import (
     IllegalTransition,
@@ -123,6 +124,9 @@ def moderate(
             )
         # The decision is a label for the classifier, in the same unit of work.
         learn_from_action(session, comment, action)
+        if action == "approve":
+            # Readers' reports are answered: they stay, cleared, and never hold it again.
+            reports.clear(session, comment.id, actor)
     outbox.relay(container)
     if needs_unpublish(from_status, target):
         try:

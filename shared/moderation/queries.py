@@ -10,7 +10,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from shared.articles import BadCursor, decode_cursor, encode_cursor
-from shared.models import Comment
+from shared.models import Comment, CommentReport
 from shared.moderation.states import STATUSES
 
 # What a moderator's queue never shows unless asked for by name.
@@ -35,6 +35,8 @@ class Filters:
     email: str | None = None
     ip: str | None = None
     content_hash: str | None = None
+    # Only comments with readers' reports not cleared (shared.moderation.reports).
+    reported: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -106,6 +108,9 @@ def filtered(filters: Filters):
         clauses.append(Comment.user_ip == filters.ip.strip())
     if filters.content_hash:
         clauses.append(Comment.content_hash == filters.content_hash)
+    if filters.reported:
+        open_reports = select(CommentReport.comment_id).where(CommentReport.cleared_at.is_(None))
+        clauses.append(Comment.id.in_(open_reports))
     return clauses
 
 

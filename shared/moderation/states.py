@@ -30,6 +30,8 @@ SYSTEM_TRANSITIONS: dict[str, frozenset[str]] = {
     "approved": frozenset({"published"}),
     # Held for an Akismet error: the periodic recheck asks again.
     "held": frozenset({"checking"}),
+    # Readers' reports reached PARLEY_REPORT_THRESHOLD (shared.moderation.reports).
+    "published": frozenset({"held"}),
 }
 
 # Moderator action -> {from status: to status}. Approval goes through "approved" so that

@@ -66,6 +66,13 @@ CHECK_SECONDS = Histogram(
 HTTP_REQUESTS = Counter(
     "parley_http_requests", "HTTP requests served, by endpoint and status.", ["endpoint", "status"]
 )
+# docs/contract.md §3: the reasons a reader may give (shared.validation.REPORT_REASONS).
+REPORT_REASONS = ("spam", "abuse", "off-topic", "other")
+REPORTS = Counter(
+    "parley_reports",
+    "Readers' reports counted (one per reader per comment), by reason.",
+    ["reason"],
+)
 
 
 def _initialise() -> None:
@@ -76,6 +83,8 @@ def _initialise() -> None:
         AKISMET_SECONDS.labels(endpoint=endpoint)
         for outcome in outcomes:
             AKISMET_REQUESTS.labels(endpoint=endpoint, outcome=outcome)
+    for reason in REPORT_REASONS:
+        REPORTS.labels(reason=reason)
 
 
 _initialise()

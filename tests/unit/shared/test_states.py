@@ -31,6 +31,7 @@ LEGAL_SYSTEM = {
     ("checking", "received"),
     ("approved", "published"),
     ("held", "checking"),
+    ("published", "held"),  # reader reports at the threshold
 }
 
 LEGAL_MODERATOR = {
