@@ -48,7 +48,7 @@ from shared.config import Settings
 from shared.models import Comment, SettingOverride
 from shared.moderation.context import effective
 from shared.moderation.modes import reason_entry
-from shared.moderation.policy import decide, total_score
+from shared.moderation.policy import PREMODERATION, decide, total_score
 from shared.moderation.rulebook import rule_rows
 from shared.moderation.rules import Signal
 
@@ -218,7 +218,10 @@ def rules_quality(
         for rule, fired, agreed, overridden in session.execute(text(_sql(session, _PER_RULE)))
     }
     rows = []
-    for rule in [*rules, *sorted(set(counts) - set(rules))]:
+    # The article's pre-moderation is a reason, not a rule: it weighs nothing and judges
+    # nothing, so it has no precision to measure.
+    others = set(counts) - set(rules) - {PREMODERATION}
+    for rule in [*rules, *sorted(others)]:
         fired, agreed, overridden = counts.get(rule, (0, 0, 0))
         rows.append(
             {

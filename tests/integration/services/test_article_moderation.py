@@ -258,3 +258,12 @@ def test_a_mode_change_is_in_the_activity_log(admin, api):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "article.moderation" in html and SLUG in html
+
+
+def test_premoderation_is_no_rule_on_the_quality_page(api, client, container):
+    put_article(api, SLUG, **BODY, moderation="premoderate")
+    cid = submit(client, SLUG)
+    pipeline.check_comment(container, cid)
+    api.post(f"/api/v1/admin/comments/{cid}/actions", json={"action": "approve"}, headers=ADMIN)
+    rules = api.get("/api/v1/admin/quality", headers=ADMIN).get_json()["rules"]
+    assert "premoderation" not in [row["rule"] for row in rules]
