@@ -192,8 +192,8 @@ def erasure_events(redis_client) -> list[tuple[str, str]]:
 def test_erase_deletes_published_and_scrubs_everything(make_container, backend, redis_client):
     container = make_container()
     ids = world(container)
-    done = erase_author(container, ADDRESS.upper(), "delete", "dpo@news.example")
-    assert done.as_json() == {
+    done = erase_author(container, ADDRESS.upper(), "delete", "dpo@news.example").as_json()
+    assert done.items() >= {
         "comments_erased": 5,
         "published_removed": 1,
         "published_anonymised": 0,
@@ -201,7 +201,7 @@ def test_erase_deletes_published_and_scrubs_everything(make_container, backend, 
         "list_entries_removed": 1,
         "list_entries_kept": 1,
         "audit_entries_scrubbed": 1,
-    }
+    }.items()
     assert_erased(container, ids, anonymised=False)
     got = erasure_events(redis_client)
     mine = [ids[k] for k in ("published", "held", "spam", "rejected", "received")]
