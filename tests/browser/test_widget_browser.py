@@ -48,6 +48,7 @@ def wstack(tmp_path_factory, site):
             run,
             folder,
             PARLEY_CORS_ORIGINS=site.origin,
+            PARLEY_SITE_ORIGINS=site.origin,
             PARLEY_RATE_LIMIT=f"{LIMIT}/minute",
         )
 
@@ -402,6 +403,35 @@ def test_deep_thread_stays_readable_on_a_phone(browser, w, site):
         context.close()
 
 
+def test_first_comment_from_the_widget_registers_an_unknown_article(page, w, site):
+    """PARLEY_SITE_ORIGINS (issue 25 item 2): the widget on a page of an allowed origin
+    whose slug Parley does not know yet shows an empty thread and a form; the first comment
+    registers the article from the page itself (its title read by Parley)."""
+    stack = w
+    url = site.url("/2026/new-story.html")
+    site.page(
+        "/2026/new-story.html",
+        article_page(stack.api.url, slug="new-story", title="A new story", url=url),
+    )
+    api = f"{stack.api.url}/api/v1/articles/new-story"
+    assert httpx.get(api).status_code == 404
+    page.goto(url)
+    expect(page.locator(".p-status")).to_have_text("No comments yet.")
+    form = page.locator(".p-main form")
+    form.locator('[name="author_name"]').fill("Ayşe")
+    form.locator('[name="author_email"]').fill("ayse@example.org")
+    form.locator('[name="content"]').fill("The first word on a new story.")
+    with page.expect_response("**/comments") as answer:
+        form.locator('button[type="submit"]').click()
+    assert answer.value.status == 202, answer.value.text()
+    assert answer.value.request.post_data_json["article_url"] == url
+    expect(page.locator('[data-parley-notice="pending"]')).to_be_visible()
+    article = httpx.get(api)
+    assert article.status_code == 200
+    assert article.json()["title"] == "A new story" and article.json()["url"] == url
+    assert page.errors == []
+
+
 def test_demo_article_page_uses_the_widget_and_works_without_javascript(browser, w):
     stack = w
     publish(stack, "Seen in the widget and without it.", name="Ana")
@@ -473,7 +503,7 @@ def test_figure_time_to_first_200_comments(browser, w, site, capsys):
             tab = context.new_page()
             tab.goto(site.url("/talks.html"))
             expect(tab.locator("[data-comment-id]")).to_have_count(200, timeout=20_000)
-            expect(tab.locator(".p-more")).to_be_visible()
+            expect(tab.locator(".p-more")).to_have_text("Load more comments (30 more)")
             runs.append(tab.evaluate(MEASURE, stack.api.url))
             if len(runs) == 1:
                 tab.locator(".p-more").click()  # "load more" through the cursor

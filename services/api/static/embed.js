@@ -246,7 +246,13 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
         this.count = article.data.comment_count;
       }
       this.heading.textContent = this.countText();
+      this.moreLabel();
       this.setOpen(open, form);
+    }
+
+    moreLabel() {
+      const left = typeof this.count === "number" ? this.count - this.nodes.size : 0;
+      this.more.textContent = left > 0 ? `Load more comments (${left} more)` : "Load more comments";
     }
 
     countText() {
@@ -278,6 +284,7 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
       const added = this.add(r.data.comments);
       this.cursor = r.data.next_cursor || null;
       this.more.hidden = !this.cursor;
+      this.moreLabel();
       this.status.textContent = this.nodes.size ? "" : "No comments yet. Be the first.";
       if (typeof this.count !== "number") this.heading.textContent = this.countText();
       try {
