@@ -80,6 +80,9 @@ class Settings(BaseModel):
     # Where the host's intake writer runs: a process of its own, or a thread of the api
     # process that won its election (shared/intake/committer.py).
     intake_writer: Literal["process", "thread"] = "process"
+    # While the intake is saturated, a worker process checks one batch at a time and rests
+    # this many times as long as the batch took (shared/intake/pressure.py); 0: never.
+    check_yield: float = Field(3.0, ge=0, le=100)
     # The learned classifier (shared/classifier): on, trial (in the reasons, not counted) or
     # off; silent until it has this many labelled examples of each class; retrained by beat
     # once this many labels are new or changed since the current version.
@@ -178,6 +181,7 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_MAX_BODY_BYTES": "max_body_bytes",
     "PARLEY_REPORT_RATE_LIMIT": "report_rate_limit",
     "PARLEY_INTAKE_WRITER": "intake_writer",
+    "PARLEY_CHECK_YIELD": "check_yield",
     "PARLEY_CLASSIFIER_MIN_EXAMPLES": "classifier_min_examples",
     "PARLEY_CLASSIFIER_RETRAIN_EVERY": "classifier_retrain_every",
     "PARLEY_SITE_FETCH_TIMEOUT": "site_fetch_timeout",

@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from shared.config import Settings
+from shared.intake.pressure import Gate
 
 if TYPE_CHECKING:
     from shared.bootstrap import Container
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _settings: Settings | None = None
 _container: Container | None = None
+_gate: Gate | None = None
 
 
 def configure(settings: Settings) -> None:
@@ -34,17 +36,30 @@ def container() -> Container:
     return _container
 
 
+def gate() -> Gate:
+    """The process's gate for checks: intake first (shared.intake.pressure)."""
+    global _gate
+    if _gate is None:
+        built = container()
+        with _lock:
+            if _gate is None:
+                _gate = Gate(built.redis, built.settings.check_yield)
+    return _gate
+
+
 def reset() -> None:
-    global _container
+    global _container, _gate
     with _lock:
+        _gate = None
         if _container is not None:
             _container.after_fork()
         _container = None
 
 
 def close() -> None:
-    global _container
+    global _container, _gate
     with _lock:
+        _gate = None
         if _container is not None:
             _container.close()
         _container = None

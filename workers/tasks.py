@@ -17,7 +17,7 @@ from shared.ops import series
 from shared.privacy import retention
 from shared.spam import FeedbackError
 from workers.app import app
-from workers.runtime import container
+from workers.runtime import container, gate
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +31,16 @@ RETRY_TRANSIENT = dict(
 
 @app.task(name=taskqueue.CHECK, max_retries=5, **RETRY_TRANSIENT)
 def check_comment(comment_id: str, recheck: bool = False) -> str | None:
-    """Check and decide one comment (or recheck one held for an Akismet error)."""
-    return pipeline.check_comment(container(), comment_id, recheck=recheck)
+    """Check and decide one comment (or recheck one held for an Akismet error); after the
+    intake's comments while it is saturated (shared.intake.pressure)."""
+    return gate().run(lambda: pipeline.check_comment(container(), comment_id, recheck=recheck))
 
 
 @app.task(name=taskqueue.CHECK_MANY, max_retries=5, **RETRY_TRANSIENT)
 def check_comments(comment_ids: list[str]) -> list[str | None]:
-    """Check the comments of one intake batch (each claimed on its own, so idempotent)."""
-    return pipeline.check_comments(container(), comment_ids)
+    """Check the comments of one intake batch (each claimed on its own, so idempotent);
+    after the intake's comments while it is saturated (shared.intake.pressure)."""
+    return gate().run(lambda: pipeline.check_comments(container(), comment_ids))
 
 
 @app.task(name=taskqueue.PUBLISH, max_retries=8, **RETRY_TRANSIENT)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from shared import commenter, formtoken, taskqueue, textnorm
 from shared.articles import intake_article
 from shared.events import event_fields
-from shared.intake import protocol
+from shared.intake import pressure, protocol
 from shared.intake.protocol import Duplicate
 from shared.models import Comment, PublishedComment, new_id
 from shared.ops.metrics import COMMENTS_SUBMITTED
@@ -199,6 +199,7 @@ def hand_off(container: Container, rows: list[dict]) -> None:
         pipe = container.redis.pipeline(transaction=False)
         container.queue.push(pipe, taskqueue.CHECK_MANY, ids)
         container.events.add(pipe, events)
+        pressure.mark(pipe, len(ids))
         pipe.execute()
     except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
         log.warning(

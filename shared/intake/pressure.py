@@ -1,0 +1,87 @@
+"""Intake first: while the intake is saturated, the checks step back.
+
+The design accepts fast and checks later, but on a machine the web processes share with
+the workers, a burst is accepted and checked at once: the checks of a comment cost several
+times its intake in CPU, so they took most of it (the whole stack accepted 5-14 % of a
+bare Flask endpoint's rate with the worker running, against 35-45 % without it; issue 24).
+Lowering the workers' CPU priority made it worse on SQLite: a worker that lost the CPU
+while holding the store's one write lock held the intake writer up with it
+(bench/README.md, "Whole stack"). So the workers step back of their own accord, between
+checks, never inside a transaction:
+
+- the intake writer marks the intake busy (a Redis key that expires within a fraction of a
+  second) whenever it commits a batch of :data:`BUSY_BATCH` or more comments, which it does
+  only when requests queued while it committed the one before;
+- while the mark is there, a worker process lets one check run at a time and, after it,
+  rests ``PARLEY_CHECK_YIELD`` times as long as that check took (never more than
+  :data:`MAX_REST` seconds), so it uses at most a fraction of a CPU;
+- once the burst ends the mark expires, and every thread checks again: the backlog drains.
+
+Checks never stop altogether, however long a flood lasts; what waits meanwhile is held
+in Redis and the store as always (acknowledged late, swept if lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+BUSY_KEY = "parley:intake:busy"
+# A batch this large means requests waited for the commit before it: the writer is the
+# bottleneck. At low load batches hold one or two comments.
+BUSY_BATCH = 4
+# The mark outlives the batch that set it by this long: several of the writer's cycles.
+BUSY_MS = 250
+# A check never rests longer than this, whatever it took.
+MAX_REST = 1.0
+
+T = TypeVar("T")
+
+
+def mark(pipe, batch_size: int) -> None:
+    """In the writer's hand-off pipeline (no extra round trip): mark the intake busy if
+    this batch says it is."""
+    if batch_size >= BUSY_BATCH:
+        pipe.set(BUSY_KEY, 1, px=BUSY_MS)
+
+
+class Gate:
+    """One per worker process: runs checks freely while the intake is quiet; while it is
+    busy, one at a time, each followed by a rest ``ratio`` times its own duration."""
+
+    def __init__(self, redis, ratio: float, clock: Callable[[], float] = time.monotonic):
+        self.redis, self.ratio, self.clock = redis, ratio, clock
+        self._one = threading.Lock()
+
+    def busy(self) -> bool:
+        """Whether the intake says it is saturated; a Redis that cannot answer says no
+        (the check's own calls will meet the outage and deal with it)."""
+        try:
+            return bool(self.redis.exists(BUSY_KEY))
+        except Exception as exc:  # redis down: ConnectionError, TimeoutError, …
+            log.debug("intake pressure unknown", extra={"error": str(exc)})
+            return False
+
+    def run(self, check: Callable[[], T]) -> T:
+        if self.ratio <= 0 or not self.busy():
+            return check()
+        with self._one:
+            # Asked again once its turn came: the threads that queued here during a burst
+            # go back to running side by side as soon as it ends.
+            if self.busy():
+                return self._check_then_rest(check)
+        return check()
+
+    def _check_then_rest(self, check: Callable[[], T]) -> T:
+        started = self.clock()
+        try:
+            return check()
+        finally:
+            rest = min(MAX_REST, (self.clock() - started) * self.ratio)
+            if rest > 0:
+                time.sleep(rest)

@@ -1,0 +1,82 @@
+"""Intake first, with the real parts (shared.intake.pressure): comments submitted at once
+through the real group-commit writer mark the intake busy in Redis, one at a time do not,
+and a worker's gate on that Redis lets one check run at a time while the mark lasts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from shared.intake.pressure import BUSY_BATCH, BUSY_KEY, BUSY_MS, Gate
+from tests.support import factories
+
+
+def _submit_many(container, slug: str, count: int) -> list[str]:
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(
+            pool.map(
+                lambda n: factories.submit_in_process(
+                    container, slug, f"Comment number {n} on the talks, at once.", ip=f"198.51.100.{n}"
+                ),
+                range(count),
+            )
+        )
+
+
+def test_one_comment_at_a_time_leaves_the_intake_quiet(container, article):
+    for n in range(3):
+        factories.submit_in_process(container, article, f"A calm comment, number {n}.")
+        assert not container.redis.exists(BUSY_KEY)
+
+
+def test_a_burst_marks_the_intake_busy_briefly(container, article, monkeypatch):
+    seen_busy = []
+    # Look at the key right after each hand-off: a burst of 64 threads queues requests
+    # behind the writer's commits, so some batch holds BUSY_BATCH or more.
+    from shared.intake import submit
+
+    real = submit.hand_off
+
+    def watched(c, rows):
+        real(c, rows)
+        if len(rows) >= BUSY_BATCH:
+            seen_busy.append(container.redis.pttl(BUSY_KEY))
+
+    monkeypatch.setattr(submit, "hand_off", watched)
+    ids = _submit_many(container, article, 64)
+    assert len(set(ids)) == 64
+    if not seen_busy:
+        # The writer kept up with every request on its own: nothing to mark, and nothing was.
+        assert not container.redis.exists(BUSY_KEY)
+        return
+    assert all(0 < ttl <= BUSY_MS for ttl in seen_busy), seen_busy
+    time.sleep(BUSY_MS / 1000 + 0.1)
+    assert not container.redis.exists(BUSY_KEY)
+
+
+def test_the_gate_follows_the_mark_in_redis(container):
+    gate = Gate(container.redis, ratio=0.01)
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def check():
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.02)
+        with lock:
+            inside[0] -= 1
+
+    def burst():
+        most[0] = 0
+        threads = [threading.Thread(target=gate.run, args=(check,)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        return most[0]
+
+    container.redis.set(BUSY_KEY, 1, px=5000)
+    assert burst() == 1
+    container.redis.delete(BUSY_KEY)
+    assert burst() > 1

@@ -1,0 +1,167 @@
+"""Intake first (shared.intake.pressure): the writer's mark and the workers' gate, with a
+Redis stand-in (unit tests do no I/O; tests/integration/shared/test_intake_pressure.py
+runs the real writer and Redis)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.intake import pressure
+from shared.intake.pressure import BUSY_BATCH, BUSY_KEY, MAX_REST, Gate
+
+
+class Pipe:
+    def __init__(self):
+        self.calls = []
+
+    def set(self, key, value, px=None):
+        self.calls.append((key, value, px))
+
+
+class FakeRedis:
+    def __init__(self, busy=False, fail=False):
+        self.is_busy, self.fail, self.asked = busy, fail, 0
+
+    def exists(self, key):
+        self.asked += 1
+        assert key == BUSY_KEY
+        if self.fail:
+            raise ConnectionError("redis is down")
+        return 1 if self.is_busy else 0
+
+
+@pytest.mark.parametrize("size", [0, 1, BUSY_BATCH - 1])
+def test_a_small_batch_leaves_no_mark(size):
+    pipe = Pipe()
+    pressure.mark(pipe, size)
+    assert pipe.calls == []
+
+
+@pytest.mark.parametrize("size", [BUSY_BATCH, BUSY_BATCH + 1, 500])
+def test_a_full_batch_marks_the_intake_busy_for_a_moment(size):
+    pipe = Pipe()
+    pressure.mark(pipe, size)
+    assert pipe.calls == [(BUSY_KEY, 1, pressure.BUSY_MS)]
+
+
+def test_zero_ratio_never_asks_and_never_waits(monkeypatch):
+    redis = FakeRedis(busy=True)
+    monkeypatch.setattr(time, "sleep", lambda s: pytest.fail("slept"))
+    assert Gate(redis, 0).run(lambda: "done") == "done"
+    assert redis.asked == 0
+
+
+def _inside_at_once(gate: Gate, threads: int = 8) -> int:
+    """Run ``threads`` checks at once through ``gate``; the most that were inside together."""
+    lock, inside, most = threading.Lock(), [0], [0]
+    start = threading.Barrier(threads)
+
+    def check():
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.02)
+        with lock:
+            inside[0] -= 1
+
+    def run():
+        start.wait()
+        gate.run(check)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(10)
+    return most[0]
+
+
+def test_a_quiet_intake_lets_every_check_run_at_once():
+    assert _inside_at_once(Gate(FakeRedis(busy=False), 3.0)) > 1
+
+
+def test_a_busy_intake_lets_one_check_run_at_a_time():
+    # ratio tiny so the rests do not slow the test; the exclusion is what is checked
+    assert _inside_at_once(Gate(FakeRedis(busy=True), 0.001)) == 1
+
+
+def test_a_redis_that_cannot_answer_means_quiet():
+    assert _inside_at_once(Gate(FakeRedis(fail=True), 3.0)) > 1
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@given(
+    took=st.floats(min_value=0, max_value=60, allow_nan=False),
+    ratio=st.floats(min_value=0.001, max_value=100, allow_nan=False),
+    fails=st.booleans(),
+)
+def test_the_rest_is_ratio_times_the_check_and_bounded(took, ratio, fails):
+    clock, rests = Clock(), []
+    gate = Gate(FakeRedis(busy=True), ratio, clock=clock)
+
+    def check():
+        clock.now += took
+        if fails:
+            raise RuntimeError("the check failed")
+        return "ok"
+
+    real_sleep = time.sleep
+    time.sleep = rests.append
+    try:
+        if fails:
+            with pytest.raises(RuntimeError):
+                gate.run(check)
+        else:
+            assert gate.run(check) == "ok"
+    finally:
+        time.sleep = real_sleep
+    expected = min(MAX_REST, took * ratio)
+    if expected > 0:
+        assert rests == [pytest.approx(expected)]
+    else:
+        assert rests == []
+    assert 0 <= sum(rests) <= MAX_REST
+
+
+def test_checks_queued_during_a_burst_run_side_by_side_once_it_ends():
+    redis = FakeRedis(busy=True)
+    gate = Gate(redis, 0.001)
+    lock, inside, most = threading.Lock(), [0], [0]
+    first_in = threading.Event()
+
+    def check():
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        first_in.set()
+        time.sleep(0.05)
+        with lock:
+            inside[0] -= 1
+
+    def first():
+        gate.run(check)
+
+    head = threading.Thread(target=first)
+    head.start()
+    first_in.wait(5)
+    # The others arrive while the burst lasts: they queue behind the first check.
+    rest = [threading.Thread(target=gate.run, args=(check,)) for _ in range(5)]
+    for t in rest:
+        t.start()
+    time.sleep(0.01)
+    redis.is_busy = False  # the burst ends while they wait
+    for t in [head, *rest]:
+        t.join(10)
+    assert most[0] > 1
