@@ -9,7 +9,7 @@ published with ``published=delete``, moves to ``erased`` and leaves the article 
 ``published=anonymise`` a published comment stays published, its author shown as
 "deleted" without a link (``comment.erased``). The other sources (training examples,
 list entries, audit records, …) are erased in the same transaction
-(:data:`shared.privacy.sources.SOURCES`). Each comment's history records the erasure with
+(:data:`shared.privacy.registry.SOURCES`). Each comment's history records the erasure with
 who asked, and the audit log one ``author.erase`` line with the counts (never the address).
 
 Atomic per store, and re-runnable after a crash at any point:
@@ -42,8 +42,10 @@ from shared.models import Comment, CommentHistory, PublishedComment, history_row
 from shared.moderation.states import EVENT_FOR_STATUS, events_for
 from shared.moderation.transitions import Outbox
 from shared.privacy.address import lookup_address
+from shared.privacy.export import subject_of
+from shared.privacy.registry import SOURCES
 from shared.privacy.scrub import ERASED_NAME, erased_values
-from shared.privacy.sources import SOURCES, Subject, chunks, matching_comments
+from shared.privacy.sources import Subject, chunks, matching_comments
 
 if TYPE_CHECKING:
     from shared.bootstrap import Container
@@ -93,13 +95,17 @@ def erase_author(container: Container, address: str, mode: str, actor: str) -> E
     if stores.shared_database:
         with session_scope(stores.moderation) as session:
             apply_to_articles(session, planned)
-            erasure = erase_in_moderation_store(session, address, mode, actor, outbox)
+            erasure = erase_in_moderation_store(
+                session, address, mode, actor, outbox, container.settings.secret_key
+            )
             apply_to_articles(session, erasure)
     else:
         with session_scope(stores.articles) as session:
             apply_to_articles(session, planned)
         with session_scope(stores.moderation) as session:
-            erasure = erase_in_moderation_store(session, address, mode, actor, outbox)
+            erasure = erase_in_moderation_store(
+                session, address, mode, actor, outbox, container.settings.secret_key
+            )
         with session_scope(stores.articles) as session:
             apply_to_articles(session, erasure)
     outbox.relay(container)
@@ -137,6 +143,7 @@ _ROW = (
     Comment.status,
     Comment.article_slug,
     Comment.user_ip,
+    Comment.author_key,
     Comment.reasons,
     Comment.akismet,
     Comment.content,
@@ -158,7 +165,7 @@ def _tombstone_update():
 
 
 def erase_in_moderation_store(
-    session: Session, address: str, mode: str, actor: str, outbox: Outbox
+    session: Session, address: str, mode: str, actor: str, outbox: Outbox, secret: str = ""
 ) -> Erasure:
     """Step 2, in ``session``'s transaction: tombstone every comment stored under
     ``address`` (locked first, then each moved on the condition that its status is the
@@ -172,7 +179,6 @@ def erase_in_moderation_store(
         .order_by(Comment.created_at, Comment.id)
         .with_for_update()
     ).all()
-    ips = tuple(dict.fromkeys(row.user_ip for row in rows if row.user_ip))
     params, history = [], []
     note = f"erased at the author's request (published: {mode})"
     for row in rows:
@@ -202,7 +208,7 @@ def erase_in_moderation_store(
             raise RuntimeError("comments changed during their erasure; nothing was erased")
         conn.execute(insert(CommentHistory), history)
     outbox.write(session)
-    erasure.subject = Subject(address, tuple(row.id for row in rows), ips)
+    erasure.subject = subject_of(address, rows, secret, erasure.removed)
     _erase_sources(session, erasure)
     # Every request is audited, one that found nothing too; the address never is.
     audit(session, actor, "author.erase", None, published=mode, **erasure.as_json())

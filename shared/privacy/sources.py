@@ -43,6 +43,10 @@ class Subject:
     address: str
     comment_ids: tuple[str, ...] = ()
     ips: tuple[str, ...] = field(default=())
+    # Who they are when they report a comment (shared.privacy.linked.reader_keys).
+    reader_keys: tuple[str, ...] = ()
+    # Of comment_ids, those an erasure moved to ``erased`` (not kept published).
+    erased_ids: tuple[str, ...] = ()
 
 
 Exporter = Callable[[Session, Subject], Iterable[dict]]
@@ -249,7 +253,7 @@ def export_published_comments(session: Session, subject: Subject) -> Iterator[di
             yield row_json(row)
 
 
-SOURCES: tuple[Source, ...] = (
+CORE: tuple[Source, ...] = (
     Source("comments", "moderation", export_comments),
     Source("published_comments", "articles", export_published_comments),
     Source("training_examples", "moderation", export_training_examples, erase_training_examples),
