@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.config import SettingsError, load_settings
 from shared.ops.metrics import REPORT_REASONS as METERED_REASONS
 from shared.validation import (
     ALLOWED_CONTROL,
@@ -85,3 +86,24 @@ def test_any_body_is_a_clean_report_or_named_errors(body):
             assert not _control_chars(note, ALLOWED_CONTROL) and "\r" not in note
         else:
             assert not (isinstance(body.get("note"), str) and body["note"].strip())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PARLEY_REPORT_THRESHOLD", "0"),
+        ("PARLEY_REPORT_THRESHOLD", "1001"),
+        ("PARLEY_REPORT_THRESHOLD", "three"),
+        ("PARLEY_REPORT_RATE_LIMIT", "often"),
+    ],
+)
+def test_a_bad_report_setting_stops_the_process_naming_it(variable, value):
+    with pytest.raises(SettingsError, match=variable):
+        load_settings({variable: value})
+
+
+def test_report_settings_defaults_and_off():
+    assert load_settings({}).report_threshold == 3
+    assert load_settings({}).report_rate_limit == "10/minute"
+    assert load_settings({"PARLEY_REPORT_RATE_LIMIT": "OFF"}).report_rate_limit == "off"
+    assert load_settings({"PARLEY_REPORT_THRESHOLD": "1"}).report_threshold == 1
