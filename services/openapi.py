@@ -115,6 +115,12 @@ def _paths() -> dict:
             },
             "parent_id": {"type": "string"},
             "website": {"type": "string", "description": "Honeypot: leave empty."},
+            "notify": {
+                "type": "boolean",
+                "description": "Mail me about replies and when a moderator publishes this "
+                "comment (only with PARLEY_SMTP_URL set). A form sends a checkbox: `true` or "
+                "`on`; absent is false.",
+            },
             "form_token": {"type": "string", "description": "Serves one comment."},
             "commenter_token": {"type": "string", "description": "From an earlier 202."},
             "author_token": {"type": "string", "description": "The host site's, signed."},
@@ -210,6 +216,53 @@ def _paths() -> dict:
                 "summary": "An article",
                 "parameters": [_SLUG],
                 "responses": {"200": _json("Article"), "404": _problem("Unknown article")},
+            },
+        },
+        "/api/v1/mail/unsubscribe/{token}": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": _STR}],
+            "get": {
+                "summary": "The unsubscribe page of a mail's link: a button, no change",
+                "responses": {
+                    code: {"description": what, "content": {"text/html": {"schema": _STR}}}
+                    for code, what in (
+                        ("200", "The page with the button"),
+                        ("400", "Not a link Parley signed"),
+                        ("410", "The link has expired"),
+                    )
+                },
+            },
+            "post": {
+                "summary": "One-click unsubscribe (RFC 8058): no more mail to the address",
+                "description": "What a mail's `List-Unsubscribe` link receives from a mail "
+                "client (`List-Unsubscribe=One-Click`) or from the page's button. Stops all of "
+                "Parley's mail to the address the link was signed for; idempotent.",
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"List-Unsubscribe": {"const": "One-Click"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Unsubscribed (also when it was already)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["unsubscribed"],
+                                    "properties": {"unsubscribed": {"const": True}},
+                                }
+                            }
+                        },
+                    },
+                    "400": _problem("Not a link Parley signed"),
+                    "410": _problem("The link has expired"),
+                },
             },
         },
         "/api/v1/articles/{slug}/form-token": {

@@ -8,13 +8,16 @@ misconfigured process stops at start-up instead of misbehaving later.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
+from email.utils import parseaddr
 from typing import Literal
 
 from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.mail.smtpurl import SmtpUrlError, parse_smtp_url
 from shared.sites.origins import NotAnOrigin, normalise_origin
 
 
@@ -93,6 +96,13 @@ class Settings(BaseModel):
     site_url: str = "http://127.0.0.1:8000"
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
+    # Mail (shared/mail): no PARLEY_SMTP_URL, no mail at all. Links in mails point at
+    # site_url (the api: unsubscribe) and dashboard_url (the moderators' queues).
+    smtp_url: str | None = None
+    mail_from: str = "Parley <parley@localhost>"
+    moderator_digest_minutes: float = Field(60, gt=0, le=7 * 24 * 60)
+    mail_tick_seconds: float = Field(30, gt=0, le=3600)
+    dashboard_url: str = "http://127.0.0.1:8001"
 
     @field_validator("database_url", "redis_url", "akismet_api_url")
     @classmethod
@@ -133,6 +143,37 @@ class Settings(BaseModel):
             raise ValueError("must look like '30/minute' or '100 per hour', or be 'off'") from exc
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_smtp_url(value)
+            except SmtpUrlError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_is_an_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        local, _, domain = address.partition("@")
+        if any(ch in value for ch in "\r\n\0") or not local or not domain or " " in address:
+            raise ValueError("must be an address, e.g. 'Parley <parley@news.example>'")
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def mail_configured(self) -> bool:
+        """Whether Parley sends mail at all (``PARLEY_SMTP_URL`` set)."""
+        return self.smtp_url is not None
+
     @property
     def articles_url(self) -> str:
         """URL of the article store; the moderation store's when not set apart."""
@@ -168,6 +209,9 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_MAX_LINKS": "max_links",
     "PARLEY_TRUSTED_PROXIES": "trusted_proxies",
     "PARLEY_CORS_ORIGINS": "cors_origins",
+    "PARLEY_SMTP_URL": "smtp_url",
+    "PARLEY_MAIL_FROM": "mail_from",
+    "PARLEY_MODERATOR_DIGEST_MINUTES": "moderator_digest_minutes",
     "PARLEY_SITE_ORIGINS": "site_origins",
     "PARLEY_REPORT_THRESHOLD": "report_threshold",
     "PARLEY_CLASSIFIER": "classifier",
@@ -190,6 +234,8 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_SITE_URL": "site_url",
     "PARLEY_ADMIN_EMAIL": "admin_email",
     "PARLEY_ADMIN_PASSWORD": "admin_password",
+    "PARLEY_DASHBOARD_URL": "dashboard_url",
+    "PARLEY_MAIL_TICK_SECONDS": "mail_tick_seconds",
 }
 FIELD_TO_ENV = {field: var for var, field in ENV_VARS.items()}
 
@@ -219,7 +265,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             var = FIELD_TO_ENV.get(field, field)
-            lines.append(f"{var}={values.get(field)!r}: {err['msg']}")
+            shown = values.get(field)
+            if field == "smtp_url" and isinstance(shown, str):
+                shown = re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", shown)  # the password
+            lines.append(f"{var}={shown!r}: {err['msg']}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     if not settings.secret_key:
         if settings.env == "production":

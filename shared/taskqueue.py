@@ -31,6 +31,10 @@ PURGE = "parley.purge"
 OPS_SAMPLE = "parley.ops_sample"  # beat's minute sample for the ops page
 RELAY_EVENTS = "parley.relay_events"  # beat's relay of the events outbox
 RETRAIN = "parley.retrain_classifier"  # beat's retraining of the learned classifier
+# Mail (shared/mail), on a queue of its own: a slow mail server never delays a check.
+MAIL_PUBLISHED = "parley.mail_published"  # plan the mails of newly published comments
+SEND_MAIL = "parley.send_mail"  # send one mail of the mail log
+MAIL_TICK = "parley.mail_tick"  # beat's digests, retries and lost mails
 PURGE_CLIENT_DATA = "parley.purge_client_data"  # beat's IP retention (shared.privacy)
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
@@ -48,6 +52,9 @@ _QUEUE_OF = {
     OPS_SAMPLE: "maintenance",
     RELAY_EVENTS: "maintenance",
     RETRAIN: "maintenance",
+    MAIL_PUBLISHED: "mail",
+    SEND_MAIL: "mail",
+    MAIL_TICK: "mail",
     PURGE_CLIENT_DATA: "maintenance",
 }
 # Published through the anonymous exchange: kombu's Redis transport then pushes straight

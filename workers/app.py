@@ -41,7 +41,7 @@ app = taskqueue.make_celery(settings)
 # the models, rules and clients), which keeps it a small process.
 _BEAT = "beat" in sys.argv[1:]
 if not _BEAT:
-    app.conf.include = ["workers.tasks"]
+    app.conf.include = ["workers.tasks", "workers.mail_tasks"]
 app.conf.update(
     # A lost broker connection means the broker will deliver our unacknowledged tasks
     # again; cancel them here instead of finishing them twice (Celery 6's default).
@@ -84,6 +84,14 @@ app.conf.beat_schedule = {
         "options": {"expires": series.SAMPLE_SECONDS * 2},
     },
 }
+if settings.mail_configured:
+    # Moderators' digests, mail retries and lost mails (shared.mail.delivery.tick), on the
+    # mail queue; a run that waited past the next one's time is dropped. No mail, no tick.
+    app.conf.beat_schedule["mail-tick"] = {
+        "task": taskqueue.MAIL_TICK,
+        "schedule": settings.mail_tick_seconds,
+        "options": {"expires": settings.mail_tick_seconds * 2},
+    }
 runtime.configure(settings)
 
 # Tasks whose first argument is a comment id: every log line of theirs names it.

@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from services import http, ratelimit
 from services.admin_api import admin_api
 from services.api.embed import embed
+from services.api.mail import mail_pages
 from services.api.pages import pages
 from services.api.reports import reader_reports
 from services.api.views import public_api
@@ -50,6 +51,7 @@ def create_app(parley: Container | None = None) -> Flask:
         app.register_blueprint(admin_api)
         app.register_blueprint(privacy_api)
     app.register_blueprint(pages)
+    app.register_blueprint(mail_pages)
     app.register_blueprint(embed)
     if settings.cors_origins:
         from flask_cors import CORS

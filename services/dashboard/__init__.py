@@ -11,6 +11,7 @@ from services.dashboard import security, templating
 from services.dashboard.activity import activity_pages
 from services.dashboard.articles import article_pages
 from services.dashboard.auth import auth
+from services.dashboard.mail import mail_pages
 from services.dashboard.ops import ops_pages
 from services.dashboard.privacy import privacy_pages
 from services.dashboard.quality import quality_pages
@@ -46,6 +47,7 @@ def create_app(parley: Container | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(article_pages)
     app.register_blueprint(reported_pages)
+    app.register_blueprint(mail_pages)
     app.register_blueprint(metrics_view)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(

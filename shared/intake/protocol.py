@@ -56,6 +56,7 @@ COMMENT_FIELDS = (
     "form_token_age",
     "author_key",
     "author_verified",
+    "notify",
     "fingerprint",
     "content_hash",
     "idempotency_key",

@@ -334,6 +334,7 @@ def submit_comment(
         author_verified=commenter.author_verified(
             settings.author_token_secret, clean.author_token, clean.author_email
         ),
+        notify=clean.notify,
         fingerprint=fingerprint,
         content_hash=textnorm.content_hash(clean.content),
         idempotency_key=key_digest(meta.idempotency_key) if meta.idempotency_key else None,

@@ -3,6 +3,7 @@
 
 from shared.models.article_store import Article, PublishedComment
 from shared.models.base import ArticleBase, ModerationBase, UTCDateTime, new_id, utcnow
+from shared.models.mail import MailLog, MailOptOut, ModeratorDigest
 from shared.models.moderation_store import (
     AuditLog,
     Comment,
@@ -23,8 +24,11 @@ __all__ = [
     "CommentHistory",
     "CommentReport",
     "ListEntry",
+    "MailLog",
+    "MailOptOut",
     "ModerationBase",
     "Moderator",
+    "ModeratorDigest",
     "PublishedComment",
     "RuleSetting",
     "SettingOverride",

@@ -71,6 +71,9 @@ class Comment(ModerationBase):
     author_key: Mapped[str | None] = mapped_column(String(64))
     # The host site signed for author_email (an author_token): the trusted list applies.
     author_verified: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The commenter asked for mail about replies and publication (docs/contract.md §3
+    # ``notify``; shared/mail).
+    notify: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # sha256 of (normalised e-mail, content): same author + same text on one article = 409.
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from shared import events
+from shared.mail import delivery as mail
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.states import events_for
 
@@ -63,6 +64,11 @@ class Outbox:
         same comments) to the stream; what cannot be sent waits for the periodic relay."""
         if self.events:
             events.relay_after_commit(container, [event["comment_id"] for event in self.events])
+            # Readers' mails about these publications (replies, approvals), if any.
+            mail.after_publication(
+                container,
+                [e["comment_id"] for e in self.events if e["type"] == "comment.published"],
+            )
         self.events.clear()
         self.written = 0
 

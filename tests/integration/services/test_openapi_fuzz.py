@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shared.db import session_scope
+from shared.mail import optout
 from shared.models import Comment
 from tests.support.factories import ADMIN
 
@@ -56,6 +57,7 @@ def test_api_answers_as_described(api_app, dash_app, client, container, article)
         "id": posted.get_json()["id"],
         "rule": "links",
         "email": "ana@example.org",  # the privacy endpoints: her export and erasure
+        "token": optout.link_token(container.settings.secret_key, "ana@example.org", "reply"),
     }
     with session_scope(container.stores.moderation) as session:  # for the moderators' actions
         session.get(Comment, known["id"]).status = "held"

@@ -55,6 +55,7 @@ def _row(n: int, **changes) -> dict:
         form_token_age=12.5,
         author_key=f"{n:064x}",
         author_verified=n % 2 == 0,
+        notify=n % 3 == 0,
         fingerprint=uuid.uuid4().hex,
         content_hash=uuid.uuid4().hex,
         idempotency_key=None,
