@@ -13,8 +13,9 @@ from shared.articles import BadCursor, decode_cursor, encode_cursor
 from shared.models import Comment, CommentReport
 from shared.moderation.states import STATUSES
 
-# What a moderator's queue never shows unless asked for by name.
-HIDDEN = ("discarded",)
+# What a moderator's queue never shows unless asked for by name (an erased comment is a
+# tombstone, shared.privacy.erase: nothing to moderate).
+HIDDEN = ("discarded", "erased")
 
 
 class BadQuery(ValueError):

@@ -218,6 +218,15 @@ def test_dashboard_export_and_erase_with_confirmation(admin, container, article)
     )
     assert "Erased 1 comments" in done.get_data(as_text=True)
     assert status_of(container, cid) == "erased"
+    # A tombstone is no moderation work: in no queue, and in the admin list only when
+    # asked for by status; the activity log says who erased it.
+    assert admin.get("/admin/queue/erased").status_code == 404
+    every = admin.client.get("/api/v1/admin/comments", headers=ADMIN).get_json()["comments"]
+    assert cid not in [c["id"] for c in every]
+    erased = admin.client.get("/api/v1/admin/comments?status=erased", headers=ADMIN)
+    assert [c["id"] for c in erased.get_json()["comments"]] == [cid]
+    activity = admin.get("/admin/activity?action=erase").get_data(as_text=True)
+    assert "admin@news.example" in activity and "erased" in activity
     with container.stores.moderation_read() as session:
         actors = session.scalars(
             sa.select(AuditLog.actor).where(AuditLog.action.in_(["author.erase", "author.export"]))
