@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from services.dashboard.auth import actor, login_required, safe_next
 from services.http import container, json_body, problem
 from shared.models import utcnow
-from shared.moderation import actions, queries
+from shared.moderation import actions, queries, reports
 from shared.moderation import review as dq
 from shared.moderation.queries import BadQuery, Filters
 from shared.moderation.states import NOTE_RULE, check_action, valid_note
@@ -221,6 +221,7 @@ def poll_json():
         now = utcnow()  # before reading: what changes during the reads comes next time
         with container().stores.moderation_read() as session:
             counts = queries.counts_by_status(session)
+            counts["reported"] = reports.reported_count(session)  # the nav's Reported count
             update = dq.live_update(
                 session, filters, since or now, request.args.get("group") != "0"
             )

@@ -410,3 +410,10 @@ def test_dashboard_reported_page_shows_reasons_and_notes_and_dismisses(
     assert actions[-1] == "dismiss_reports"
     # Kept: the same reader's report does not count again.
     assert report(client, kept_cid, "203.0.113.1").status_code == 200
+
+
+def test_the_live_queue_keeps_the_reported_count(container, client, admin, article):
+    cid = published(container, client, article)
+    assert admin.get("/admin/api/poll?status=held").get_json()["counts"]["reported"] == 0
+    assert report(client, cid, "198.51.100.1").status_code == 202
+    assert admin.get("/admin/api/poll?status=held").get_json()["counts"]["reported"] == 1
