@@ -1,5 +1,5 @@
 """The sources in other features' tables (:mod:`shared.privacy.sources` has the core ones):
-readers' reports.
+readers' reports, the mail log and opt-outs.
 
 What each holds about a person, and what an erasure does to it:
 
@@ -10,7 +10,11 @@ What each holds about a person, and what an erasure does to it:
   comments) or their IPs' keyed hash (as :func:`shared.moderation.reports.reader_for`
   makes it, with this ``PARLEY_SECRET_KEY``): exported; the reader's key becomes a hash of
   the report's id, the note goes, the report still counts (its comment's threshold holds).
-(Mail, webhooks and imports join them as those features land.)
+- **mails to the address** (``mail_log.to_address``): exported; deleted (one not sent yet
+  is then never sent). Mails to others about their comments are the others' and stay.
+- **an opt-out** (``mail_optouts``, only the address's SHA-256): exported; kept, so the
+  person still gets no mail (what the opt-out is for).
+(Webhooks and imports join them as those features land.)
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from collections.abc import Iterator
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shared.models import CommentReport
-from shared.privacy.sources import Source, Subject, chunks, row_json
+from shared.models import CommentReport, MailLog, MailOptOut
+from shared.privacy.sources import Source, Subject, address_matches, chunks, row_json
 
 
 def reader_keys(secret: str, author_keys, ips) -> tuple[str, ...]:
@@ -82,7 +86,36 @@ def erase_reports(session: Session, subject: Subject) -> dict[str, int]:
     return {"reports_deleted": deleted, "reports_made_anonymised": anonymised}
 
 
+def export_mails(session: Session, subject: Subject) -> Iterator[dict]:
+    """Every mail to the address: kind, comment, status, times, error."""
+    for row in session.scalars(
+        select(MailLog)
+        .where(address_matches(MailLog.to_address, subject.address))
+        .order_by(MailLog.id)
+    ):
+        yield row_json(row)
+
+
+def erase_mails(session: Session, subject: Subject) -> dict[str, int]:
+    """Delete them (a mail not sent yet is then never sent)."""
+    result = session.execute(
+        delete(MailLog).where(address_matches(MailLog.to_address, subject.address))
+    )
+    return {"mails_deleted": result.rowcount or 0}
+
+
+def export_mail_opt_out(session: Session, subject: Subject) -> Iterator[dict]:
+    """Whether the address unsubscribed (only its hash is stored)."""
+    from shared.mail.optout import address_hash
+
+    row = session.get(MailOptOut, address_hash(subject.address))
+    if row is not None:
+        yield row_json(row)
+
+
 LINKED: tuple[Source, ...] = (
     Source("reports_received", "moderation", export_reports_received, erase_reports),
     Source("reports_made", "moderation", export_reports_made),
+    Source("mails", "moderation", export_mails, erase_mails),
+    Source("mail_opt_out", "moderation", export_mail_opt_out),
 )

@@ -8,7 +8,7 @@ record hold, and nothing in it names or identifies its author.
 | ``author_email``, ``user_ip`` | ``""`` (the columns are not nullable) |
 | ``author_url``, ``user_agent``, ``referrer``, ``accept_language`` | ``NULL`` |
 | ``author_key`` (the commenter key's hash), ``idempotency_key`` (a digest), ``request_id`` (links to log lines) | ``NULL`` |
-| ``author_verified`` | false |
+| ``author_verified``, ``notify`` (mail about replies) | false |
 | ``fingerprint`` (a hash of the address and the text) | a hash of the comment's id alone |
 | ``content``, ``content_hash`` | ``""`` and a hash of the id, unless the comment stays published anonymised |
 | ``reasons`` | each rule, score and trial flag kept (the quality figures), its ``detail`` and ``entry`` dropped (they may quote the address, an IP or the text) |
@@ -68,6 +68,7 @@ def erased_values(
         accept_language=None,
         author_key=None,
         author_verified=False,
+        notify=False,
         idempotency_key=None,
         request_id=None,
         fingerprint=marker,
