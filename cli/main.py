@@ -12,6 +12,7 @@ import click
 from cli.accounts import add_moderator, ensure_demo_admin
 from cli.base import container
 from cli.evaluate import evaluate
+from cli.imports import import_
 from cli.train import train
 from shared.events import TYPES as EVENT_TYPES
 
@@ -291,6 +292,8 @@ main.add_command(ensure_demo_admin)
 # The learned classifier's commands (docs/contract.md §8).
 main.add_command(evaluate)
 main.add_command(train)
+# Other systems' comments (docs/contract.md §8 parley import).
+main.add_command(import_)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -233,3 +233,22 @@ def example_labels(session: Session, comment_ids: Iterable[str]) -> dict[str, tu
             )
         )
     }
+
+
+def imported_example(
+    comment_id: str, content: str, author_name: str, author_url: str | None, spam: bool, now
+) -> dict:
+    """The values of an imported comment's example (source ``import``), for the importers'
+    batch inserts (docs/contract.md §8 ``parley import``): what :func:`record_imported`
+    stores, without a query per comment."""
+    return {
+        "comment_id": comment_id,
+        "digest": None,
+        "text": content,
+        "author_name": (author_name or "")[:100],
+        "author_url": author_url or None,
+        "label": int(spam),
+        "source": "import",
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -3,6 +3,7 @@
 
 from shared.models.article_store import Article, PublishedComment
 from shared.models.base import ArticleBase, ModerationBase, UTCDateTime, new_id, utcnow
+from shared.models.imports import ImportedComment, ImportSource
 from shared.models.mail import MailLog, MailOptOut, ModeratorDigest
 from shared.models.moderation_store import (
     AuditLog,
@@ -22,6 +23,8 @@ __all__ = [
     "AuditLog",
     "Comment",
     "CommentHistory",
+    "ImportSource",
+    "ImportedComment",
     "CommentReport",
     "ListEntry",
     "MailLog",

@@ -108,7 +108,7 @@ def test_every_metric_is_documented():
 
 def test_every_command_is_documented():
     commands = set(parley_cli.commands)
-    assert {"migrate", "worker-health"} <= commands
+    assert {"migrate", "worker-health", "import"} <= commands
     documented = lines_naming(r"`parley ([a-z][a-z-]*)", section(8))
     check_both_ways(documented, commands, "parley commands")
 
