@@ -1,5 +1,5 @@
 """The sources in other features' tables (:mod:`shared.privacy.sources` has the core ones):
-readers' reports, the mail log and opt-outs.
+readers' reports, the mail log and opt-outs, imports (webhooks join them when they land).
 
 What each holds about a person, and what an erasure does to it:
 
@@ -14,7 +14,8 @@ What each holds about a person, and what an erasure does to it:
   is then never sent). Mails to others about their comments are the others' and stay.
 - **an opt-out** (``mail_optouts``, only the address's SHA-256): exported; kept, so the
   person still gets no mail (what the opt-out is for).
-(Webhooks and imports join them as those features land.)
+- **imports** (``imported_comments``: which export a comment came from): exported; kept, so
+  a re-import does not bring an erased comment back.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shared.models import CommentReport, MailLog, MailOptOut
+from shared.models import CommentReport, ImportedComment, MailLog, MailOptOut
 from shared.privacy.sources import Source, Subject, address_matches, chunks, row_json
 
 
@@ -113,9 +114,19 @@ def export_mail_opt_out(session: Session, subject: Subject) -> Iterator[dict]:
         yield row_json(row)
 
 
+def export_imports(session: Session, subject: Subject) -> Iterator[dict]:
+    """Which export (WordPress, Disqus) each imported comment came from."""
+    for ids in chunks(subject.comment_ids):
+        for row in session.scalars(
+            select(ImportedComment).where(ImportedComment.comment_id.in_(ids))
+        ):
+            yield row_json(row)
+
+
 LINKED: tuple[Source, ...] = (
     Source("reports_received", "moderation", export_reports_received, erase_reports),
     Source("reports_made", "moderation", export_reports_made),
     Source("mails", "moderation", export_mails, erase_mails),
     Source("mail_opt_out", "moderation", export_mail_opt_out),
+    Source("imports", "moderation", export_imports),
 )
