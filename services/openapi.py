@@ -750,6 +750,11 @@ def spec(server_url: str) -> dict:
                         "url": _STR,
                         "comments_open": {"type": "boolean"},
                         "comment_count": {"type": "integer"},
+                        "notify": {
+                            "type": "boolean",
+                            "description": "Parley sends mail (PARLEY_SMTP_URL): a "
+                            "commenter may ask for it with `notify`.",
+                        },
                     },
                 },
                 "AdminArticle": {

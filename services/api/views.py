@@ -233,7 +233,10 @@ def get_article(slug: str):
         article = session.get(Article, slug)
         if article is None:
             return problem(404, "Unknown article", f"There is no article {slug!r}.")
-        return jsonify(article_json(article, comment_count(session, slug)))
+        body = article_json(article, comment_count(session, slug))
+    # Whether a commenter may ask for mail (PARLEY_SMTP_URL set): the widget's "notify me" box.
+    body["notify"] = container().settings.mail_configured
+    return jsonify(body)
 
 
 @public_api.get("/articles/<slug>/form-token")

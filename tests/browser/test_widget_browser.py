@@ -50,6 +50,8 @@ def wstack(tmp_path_factory, site):
             PARLEY_CORS_ORIGINS=site.origin,
             PARLEY_SITE_ORIGINS=site.origin,
             PARLEY_RATE_LIMIT=f"{LIMIT}/minute",
+            # mail on (no deliver process runs, nothing is sent): the widget offers "notify"
+            PARLEY_SMTP_URL="smtp://127.0.0.1:9",
         )
 
 
@@ -146,12 +148,14 @@ def test_thread_of_three_levels_reply_moderated_and_shown_under_its_parent(page,
     form.locator('[name="author_email"]').fill("dilek@example.org")
     form.locator('[name="content"]').fill(f"Paragraph two, yes. {LINKS}")
     form.locator('[name="remember"]').check()
+    form.locator('[name="notify"]').check()
     with page.expect_response("**/comments") as answer:
         form.locator('button[type="submit"]').click()
     assert answer.value.status == 202
     sent = answer.value.request
     assert sent.headers["idempotency-key"] and "cookie" not in sent.headers
     assert sent.post_data_json["parent_id"] == third
+    assert sent.post_data_json["notify"] is True
     assert sent.post_data_json["article_url"] == site.url("/talks.html")
     assert sent.post_data_json["article_title"] == "Talks resume"
     notice = page.locator(f'[data-comment-id="{third}"] [data-parley-notice="pending"]')
@@ -160,7 +164,7 @@ def test_thread_of_three_levels_reply_moderated_and_shown_under_its_parent(page,
     screenshot(page, "widget-pending")
 
     reply = newest_comment(stack)
-    assert reply.parent_id == third and reply.author_name == "Dilek"
+    assert reply.parent_id == third and reply.author_name == "Dilek" and reply.notify
     assert reply.form_token_status != "missing"  # the widget fetched and sent a form token
     assert pipeline.check_comment(stack.container, reply.id) == "held"
     approve(stack, reply.id)
@@ -315,6 +319,7 @@ def test_hostile_text_in_every_field_stays_inert(page, w, site):
     assert answer.value.status == 422  # the e-mail and website are not valid; the errors are text
     body = answer.value.request.post_data_json
     assert "article_url" not in body  # javascript: is not a page URL
+    assert "notify" not in body  # not ticked
     assert body["article_title"] == 'Talks "<img src=t onerror=alert(4)>'
     form.locator('[name="author_email"]').fill("mallory@example.org")
     form.locator('[name="author_url"]').fill("")

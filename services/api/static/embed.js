@@ -90,7 +90,7 @@ textarea{resize:vertical;min-height:6em}
 .p-notice{background:var(--_ok-bg);color:var(--_ok-fg);border-inline-start:4px solid currentColor;padding:.6em .8em;margin:.5em 0}
 .p-status:empty{display:none}
 fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;margin:0}
-.p-closed [data-parley-action=reply]{display:none}
+.p-closed [data-parley-action=reply],.parley:not(.p-mail) .p-notify{display:none}
 .p-small{font-size:.85em;color:var(--_muted);margin:0}
 `;
 
@@ -244,6 +244,8 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
       if (article.status === 200 && article.data) {
         open = article.data.comments_open !== false;
         this.count = article.data.comment_count;
+        // Parley sends mail: every form offers the "notify me" box (shown by this class).
+        this.box.classList.toggle("p-mail", article.data.notify === true);
       }
       this.heading.textContent = this.countText();
       this.moreLabel();
@@ -463,6 +465,12 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
         h("input", { type: "checkbox", name: "remember", checked: Boolean(this.reader) }),
         "Remember my name and e-mail on this device",
       );
+      const notify = h(
+        "label",
+        { class: "p-check p-notify" },
+        h("input", { type: "checkbox", name: "notify" }),
+        "E-mail me when someone replies or a moderator publishes my comment",
+      );
       const message = h("p", { class: "p-msg", role: "status", "aria-live": "polite" });
       const send = h("button", { type: "submit" }, parentId ? "Post reply" : "Post comment");
       const row = h("div", { class: "p-row" }, send);
@@ -480,6 +488,7 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
         honeypot,
         parentId ? h("input", { type: "hidden", name: "parent_id", value: parentId }) : null,
         remember,
+        notify,
         message,
         row,
       );
@@ -529,6 +538,7 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
       };
       if (state.parentId) body.parent_id = state.parentId;
       if (state.formToken) body.form_token = state.formToken;
+      if (f.notify.checked && this.box.classList.contains("p-mail")) body.notify = true;
       if (this.url) body.article_url = this.url;
       if (this.title) body.article_title = this.title;
       const json = JSON.stringify(body);

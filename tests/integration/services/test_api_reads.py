@@ -87,6 +87,7 @@ def test_article_and_count(client, container, article):
         "url": "https://news.example/istanbul-talks",
         "comments_open": True,
         "comment_count": 2,
+        "notify": False,  # no PARLEY_SMTP_URL: no mail to ask for
     }
     assert client.get("/api/v1/articles/nope").status_code == 404
     assert client.get("/api/v1/articles/nope/form-token").status_code == 404

@@ -48,7 +48,9 @@ def test_preflight_allows_the_widgets_headers_and_nothing_else(make_container, a
     assert "PUT" not in put.headers.get("Access-Control-Allow-Methods", "")
     evil = preflight(f"/api/v1/articles/{article}/comments", "content-type", "https://evil.example")
     assert "Access-Control-Allow-Origin" not in evil.headers
-    # the status of a comment and the admin API are not opened
+    # reports from the widget; the status of a comment and the admin API are not opened
+    report = preflight("/api/v1/comments/abc123/reports", "content-type, commenter-token")
+    assert report.headers["Access-Control-Allow-Origin"] == SITE
     status = client.get("/api/v1/comments/abc123", headers={"Origin": SITE})
     assert "Access-Control-Allow-Origin" not in status.headers
     admin = preflight("/api/v1/admin/comments", "authorization", method="GET")
@@ -71,3 +73,11 @@ def test_widget_fields_the_api_does_not_know_are_ignored(client, article):
     }
     response = client.post(f"/api/v1/articles/{article}/comments", json=body)
     assert response.status_code == 202, response.text
+
+
+def test_the_article_says_whether_commenters_may_ask_for_mail(make_container, client, article):
+    """The widget offers its "notify" box only when Parley sends mail."""
+    assert client.get(f"/api/v1/articles/{article}").get_json()["notify"] is False
+    mailing = create_app(make_container(smtp_url="smtp://127.0.0.1:2525")).test_client()
+    body = mailing.get(f"/api/v1/articles/{article}").get_json()
+    assert body["notify"] is True and body["slug"] == article
