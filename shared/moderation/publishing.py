@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,9 +69,12 @@ def _mark_published(session, comment: Comment, now, outbox: Outbox) -> bool:
 
 def publish_in(session, comment: Comment, now, outbox: Outbox) -> bool:
     """Publish inside ``session`` when both stores share its database: the public row and
-    the ``approved → published`` move commit together, or not at all."""
+    the ``approved → published`` move commit together, or not at all. The move first: a
+    comment no longer approved (erased meanwhile, shared.privacy.erase) gets no public row."""
+    if not _mark_published(session, comment, now, outbox):
+        return False
     insert_public_rows(session, public_row(comment, now))
-    return _mark_published(session, comment, now, outbox)
+    return True
 
 
 def publish_comment(container: Container, comment_id: str) -> bool:
@@ -80,6 +83,12 @@ def publish_comment(container: Container, comment_id: str) -> bool:
         comment = session.get(Comment, comment_id)
     if comment is None or comment.status != "approved":
         return False  # already published, or moved by a moderator: nothing to do
+    return publish_loaded(container, comment)
+
+
+def publish_loaded(container: Container, comment: Comment) -> bool:
+    """Publish ``comment`` as read while ``approved`` (it may have moved since)."""
+    comment_id = comment.id
     now = utcnow()
     outbox = Outbox()
     if container.stores.shared_database:
@@ -93,12 +102,24 @@ def publish_comment(container: Container, comment_id: str) -> bool:
             insert_public_rows(session, public_row(comment, now))
         with session_scope(container.stores.moderation) as session:
             done = _mark_published(session, comment, now, outbox)
+        if not done:
+            _take_back(container, comment_id)
     outbox.relay(container)
     if done:
         log.info(
             "comment published", extra={"comment_id": comment_id, "request_id": comment.request_id}
         )
     return done
+
+
+def _take_back(container: Container, comment_id: str) -> None:
+    """The move failed after the public row went in: keep the row only if the comment is
+    published (another publisher won); one moved elsewhere meanwhile (an erasure takes an
+    approved comment to ``erased``) must not stay public."""
+    with container.stores.moderation_read() as session:
+        status = session.scalar(select(Comment.status).where(Comment.id == comment_id))
+    if status != "published":
+        unpublish_comment(container, comment_id)
 
 
 def unpublish_comment(container: Container, comment_id: str) -> None:

@@ -301,3 +301,24 @@ def test_a_publication_racing_the_erasure_is_taken_back(make_container, backend)
     with session_scope(container.stores.articles) as session:
         erase.apply_to_articles(session, done)
     assert ids["held"] not in public(container)
+
+
+def test_a_publisher_that_read_the_comment_before_its_erasure_publishes_nothing(
+    make_container, backend
+):
+    """An approved comment's publisher read it, then the erasure ran to the end: the
+    publisher's move fails, and no public row of the erased comment stays (one database:
+    the move comes first; two: the row it put in is taken back)."""
+    from shared.moderation import publishing
+
+    container = make_container()
+    ids = world(container)
+    with session_scope(container.stores.moderation) as session:
+        session.execute(
+            sa.update(Comment).where(Comment.id == ids["held"]).values(status="approved")
+        )
+    stale = comment(container, ids["held"])
+    erase_author(container, ADDRESS, "delete", "dpo@news.example")
+    assert publishing.publish_loaded(container, stale) is False
+    assert ids["held"] not in public(container)
+    assert comment(container, ids["held"]).status == "erased"
