@@ -17,6 +17,7 @@ from tests.support.procs import descendants, stat_fields
 PROGRAMS = (
     ("api", "services.api:create_app()"),
     ("dashboard", "services.dashboard:create_app()"),
+    ("deliver", "--queues webhooks,mail"),  # before "worker": it is a Celery worker too
     ("worker", "workers.app worker"),
     ("beat", "workers.app beat"),
 )

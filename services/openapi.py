@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from services import openapi_webhooks
 from shared.articles import MODERATION_MODES
 from shared.moderation.modes import MODES, WEIGHT_RANGE
 from shared.moderation.states import MODERATOR_ACTIONS, STATUSES
@@ -716,10 +717,11 @@ def spec(server_url: str) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Parley comment API", "version": "1"},
         "servers": [{"url": server_url}],
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_webhooks.paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **openapi_webhooks.schemas(),
                 "Problem": {
                     "type": "object",
                     "properties": {

@@ -98,6 +98,34 @@ class Container:
 
         return ThreadPoolExecutor(max_workers=AKISMET_BATCH_THREADS, thread_name_prefix="akismet")
 
+    @cached_property
+    def webhook_pool(self):
+        """Connections to webhook receivers (shared.webhooks.delivery): each host resolved
+        and checked as it is connected to, no proxy from the environment, no redirects."""
+        import httpcore
+
+        from shared.webhooks.addresses import GuardedBackend
+
+        return httpcore.ConnectionPool(
+            max_connections=64,
+            keepalive_expiry=30,
+            network_backend=GuardedBackend(self.settings.webhook_allow_private),
+        )
+
+    def offer_to_webhooks(self, conn, relayed) -> list[int]:
+        """The event relay's fan-out to webhooks, in its transaction ``conn``: the new
+        deliveries' ids (shared.webhooks.fanout)."""
+        from shared.webhooks.fanout import fan_out
+
+        return fan_out(conn, self.settings, relayed)
+
+    def queue_deliveries(self, ids: list[int]) -> None:
+        """Queue the first attempt of each new delivery (after the fan-out's commit)."""
+        if ids:
+            from shared.webhooks.delivery import send
+
+            send(self, [(pk, 0) for pk in ids])
+
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process."""
         if "stores" in self.__dict__:
@@ -123,6 +151,8 @@ class Container:
             self.site_registrar.close()
         if "akismet_pool" in self.__dict__:
             self.akismet_pool.shutdown(wait=False)
+        if "webhook_pool" in self.__dict__:
+            self.webhook_pool.close()
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

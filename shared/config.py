@@ -104,6 +104,19 @@ class Settings(BaseModel):
     mail_tick_seconds: float = Field(30, gt=0, le=3600)
     dashboard_url: str = "http://127.0.0.1:8001"
 
+    # Webhooks (shared/webhooks, docs/contract.md §4): receivers on loopback, link-local or
+    # private addresses only when allowed; each attempt has webhook_timeout seconds; retries
+    # back off from webhook_retry_seconds (doubling, with jitter, at most an hour apart)
+    # until webhook_deadline_hours; an endpoint whose last webhook_disable_after deliveries
+    # all failed is disabled. Beat's tick re-queues what is due every webhook_tick_seconds.
+    webhook_allow_private: bool = False
+    webhook_timeout: float = Field(10.0, gt=0, le=60)
+    webhook_retry_seconds: float = Field(10.0, gt=0, le=3600)
+    webhook_deadline_hours: float = Field(24.0, gt=0, le=24 * 30)
+    webhook_disable_after: int = Field(5, ge=1, le=10_000)
+    webhook_tick_seconds: float = Field(5.0, gt=0, le=300)
+    webhook_retention_days: float = Field(30.0, gt=0)
+
     @field_validator("database_url", "redis_url", "akismet_api_url")
     @classmethod
     def _url_has_scheme(cls, value: str) -> str:
@@ -234,6 +247,13 @@ ENV_VARS: dict[str, str] = {
     "PARLEY_SITE_URL": "site_url",
     "PARLEY_ADMIN_EMAIL": "admin_email",
     "PARLEY_ADMIN_PASSWORD": "admin_password",
+    "PARLEY_WEBHOOK_ALLOW_PRIVATE": "webhook_allow_private",
+    "PARLEY_WEBHOOK_TIMEOUT": "webhook_timeout",
+    "PARLEY_WEBHOOK_RETRY_SECONDS": "webhook_retry_seconds",
+    "PARLEY_WEBHOOK_DEADLINE_HOURS": "webhook_deadline_hours",
+    "PARLEY_WEBHOOK_DISABLE_AFTER": "webhook_disable_after",
+    "PARLEY_WEBHOOK_TICK_SECONDS": "webhook_tick_seconds",
+    "PARLEY_WEBHOOK_RETENTION_DAYS": "webhook_retention_days",
     "PARLEY_DASHBOARD_URL": "dashboard_url",
     "PARLEY_MAIL_TICK_SECONDS": "mail_tick_seconds",
 }

@@ -171,7 +171,11 @@ _PENDING_OF = (
     .order_by(EventOutbox.id)
 )
 _PENDING = select(*_COLUMNS).order_by(EventOutbox.id).limit(RELAY_BATCH)
-_RELAYED = delete(EventOutbox).where(EventOutbox.id.in_(bindparam("o_ids", expanding=True)))
+_RELAYED = (
+    delete(EventOutbox)
+    .where(EventOutbox.id.in_(bindparam("o_ids", expanding=True)))
+    .returning(EventOutbox.id)
+)
 
 
 def record(conn, events: list[dict]) -> None:
@@ -183,12 +187,19 @@ def record(conn, events: list[dict]) -> None:
 
 def _send(container: Container, rows) -> int:
     """Append outbox ``rows`` (in id order) to the stream, then delete them. Raises if
-    either step fails; the rows are then still pending (deleted only once Redis took them)."""
+    either step fails; the rows are then still pending (deleted only once Redis took them).
+
+    The rows this relay deleted (not those another relay deleted first) are offered to
+    webhooks in the same transaction (shared.webhooks.fanout), so each event is fanned
+    out once, or again only if that transaction is lost with its delete; the deliveries
+    are queued once it commits."""
     if not rows:
         return 0
     container.events.write([stream_fields(row) for row in rows])
     with _without_fsync(container.stores.moderation_engine) as conn:
-        conn.execute(_RELAYED, {"o_ids": [row.id for row in rows]})
+        deleted = set(conn.execute(_RELAYED, {"o_ids": [row.id for row in rows]}).scalars())
+        fanned = container.offer_to_webhooks(conn, [row for row in rows if row.id in deleted])
+    container.queue_deliveries(fanned)
     return len(rows)
 
 
@@ -215,6 +226,11 @@ def _without_fsync(engine) -> Iterator:
                 yield conn
         finally:
             raw.execute("PRAGMA synchronous=FULL")  # as shared.db sets every connection
+
+
+# The webhook deliveries' bookkeeping commits the same way (shared.webhooks.delivery): a
+# lost claim or outcome only sends a delivery again, with its event_id.
+without_fsync = _without_fsync
 
 
 def relay_after_commit(container: Container, comment_ids) -> int:

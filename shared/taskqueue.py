@@ -36,10 +36,17 @@ MAIL_PUBLISHED = "parley.mail_published"  # plan the mails of newly published co
 SEND_MAIL = "parley.send_mail"  # send one mail of the mail log
 MAIL_TICK = "parley.mail_tick"  # beat's digests, retries and lost mails
 PURGE_CLIENT_DATA = "parley.purge_client_data"  # beat's IP retention (shared.privacy)
+# Webhooks (shared/webhooks), on a queue of their own for the `deliver` process: a slow
+# receiver never delays a check.
+DELIVER_WEBHOOK = "parley.deliver_webhook"  # one attempt at one delivery
+WEBHOOKS_TICK = "parley.webhooks_tick"  # beat's re-queue of due deliveries
+WEBHOOKS_PURGE = "parley.webhooks_purge"  # beat's purge of old events and deliveries
 
 QUEUES = ("checks", "publish", "feedback", "maintenance")
 # Beat's periodic relay of the events outbox (shared.events) runs this often.
 RELAY_SECONDS = 5.0
+# The queues of the `deliver` process (Procfile, docker-compose.yml); `worker` takes QUEUES.
+DELIVERY_QUEUES = ("webhooks", "mail")
 _QUEUE_OF = {
     CHECK: "checks",
     CHECK_MANY: "checks",
@@ -52,6 +59,9 @@ _QUEUE_OF = {
     OPS_SAMPLE: "maintenance",
     RELAY_EVENTS: "maintenance",
     RETRAIN: "maintenance",
+    DELIVER_WEBHOOK: "webhooks",
+    WEBHOOKS_TICK: "webhooks",
+    WEBHOOKS_PURGE: "webhooks",
     MAIL_PUBLISHED: "mail",
     SEND_MAIL: "mail",
     MAIL_TICK: "mail",

@@ -40,8 +40,27 @@ app = taskqueue.make_celery(settings)
 # Beat sends tasks by name and runs none: it does not load their code (nor, through it,
 # the models, rules and clients), which keeps it a small process.
 _BEAT = "beat" in sys.argv[1:]
-if not _BEAT:
-    app.conf.include = ["workers.tasks", "workers.mail_tasks"]
+
+
+def _queues(argv: list[str]) -> set[str]:
+    """The queues a ``celery worker`` command line names (``--queues``/``-Q``); empty if none."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--queues="):
+            return set(arg.split("=", 1)[1].split(","))
+        if arg in ("--queues", "-Q") and i + 1 < len(argv):
+            return set(argv[i + 1].split(","))
+    return set()
+
+
+# The `deliver` process (webhooks and mail only) loads neither the checks' code nor the
+# classifier's: a slow receiver's process stays small (issue 24).
+_DELIVER = (
+    not _BEAT and bool(_queues(sys.argv)) and _queues(sys.argv) <= set(taskqueue.DELIVERY_QUEUES)
+)
+if _DELIVER:
+    app.conf.include = ["workers.mail_tasks", "workers.webhook_tasks"]
+elif not _BEAT:
+    app.conf.include = ["workers.tasks", "workers.mail_tasks", "workers.webhook_tasks"]
 app.conf.update(
     # A lost broker connection means the broker will deliver our unacknowledged tasks
     # again; cancel them here instead of finishing them twice (Celery 6's default).
@@ -83,6 +102,18 @@ app.conf.beat_schedule = {
         "schedule": series.SAMPLE_SECONDS,
         "options": {"expires": series.SAMPLE_SECONDS * 2},
     },
+}
+# Webhooks (shared.webhooks.delivery), on the webhooks queue: due retries and attempts
+# whose worker died are queued again; a late run is dropped.
+app.conf.beat_schedule["webhooks-tick"] = {
+    "task": taskqueue.WEBHOOKS_TICK,
+    "schedule": settings.webhook_tick_seconds,
+    "options": {"expires": settings.webhook_tick_seconds * 2},
+}
+app.conf.beat_schedule["webhooks-purge"] = {
+    "task": taskqueue.WEBHOOKS_PURGE,
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
 }
 if settings.mail_configured:
     # Moderators' digests, mail retries and lost mails (shared.mail.delivery.tick), on the

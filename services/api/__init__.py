@@ -14,6 +14,7 @@ from services.api.pages import pages
 from services.api.reports import reader_reports
 from services.api.views import public_api
 from services.privacy_api import privacy_api
+from services.webhooks_api import webhooks_api
 from shared.bootstrap import Container, bootstrap
 
 
@@ -50,6 +51,7 @@ def create_app(parley: Container | None = None) -> Flask:
         # for any path the api does not have: the public port carries no private data.
         app.register_blueprint(admin_api)
         app.register_blueprint(privacy_api)
+        app.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(mail_pages)
     app.register_blueprint(embed)

@@ -18,8 +18,10 @@ from services.dashboard.quality import quality_pages
 from services.dashboard.queue import queue_pages
 from services.dashboard.reported import reported_pages
 from services.dashboard.settings import settings_pages
+from services.dashboard.webhooks import webhook_pages
 from services.metrics_view import metrics_view
 from services.privacy_api import privacy_api
+from services.webhooks_api import webhooks_api
 from shared.accounts import SESSION_LIFETIME
 from shared.bootstrap import Container, bootstrap
 from shared.throttle import LoginThrottle
@@ -38,15 +40,17 @@ def create_app(parley: Container | None = None) -> Flask:
     )
     http.install(app, parley)
     app.extensions["parley_login_throttle"] = LoginThrottle(settings.redis_url)
-    security.install(app, settings, exempt=[admin_api, privacy_api])
+    security.install(app, settings, exempt=[admin_api, privacy_api, webhooks_api])
     templating.install(app)
     app.register_blueprint(admin_api)
     app.register_blueprint(privacy_api)
+    app.register_blueprint(webhooks_api)
     app.register_blueprint(privacy_pages)
     for blueprint in (auth, queue_pages, settings_pages, activity_pages, ops_pages, quality_pages):
         app.register_blueprint(blueprint)
     app.register_blueprint(article_pages)
     app.register_blueprint(reported_pages)
+    app.register_blueprint(webhook_pages)
     app.register_blueprint(mail_pages)
     app.register_blueprint(metrics_view)
     if settings.trusted_proxies:

@@ -16,6 +16,7 @@ from shared.models.moderation_store import (
     SettingOverride,
     history_row,
 )
+from shared.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Article",
@@ -36,6 +37,9 @@ __all__ = [
     "RuleSetting",
     "SettingOverride",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "history_row",
     "new_id",
     "utcnow",

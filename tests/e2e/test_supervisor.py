@@ -69,7 +69,7 @@ def programs(supervisor: Proc) -> dict[str, int]:
         for name, marker in (
             ("api", "services.api:create_app()"),
             ("dashboard", "services.dashboard:create_app()"),
-            ("worker", "workers.app worker"),
+            ("worker", "--queues checks"),  # not the deliver process, a worker too
             ("beat", "workers.app beat"),
         ):
             # The program, not the shell that runs it nor a gunicorn worker (its parent

@@ -205,6 +205,34 @@ def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: in
     )
 
 
+def start_deliver(env: dict, log_dir: Path, name: str = "deliver", concurrency: int = 8) -> Proc:
+    """The `deliver` process of the Procfile: a Celery worker of the webhooks and mail
+    queues only."""
+    return Proc(
+        name,
+        [
+            str(BIN / "celery"),
+            "--app",
+            "workers.app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            "webhooks,mail",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
+        env,
+        log_dir,
+    )
+
+
 def start_beat(env: dict, log_dir: Path, schedule: Path) -> Proc:
     return Proc(
         "beat",

@@ -21,6 +21,7 @@ from tests.support.procs import (
     Proc,
     start_akismet,
     start_beat,
+    start_deliver,
     start_gunicorn,
     start_redis,
     start_worker,
@@ -77,6 +78,10 @@ class Running(ExitStack):
     def worker(self, env: dict, name: str = "worker", concurrency: int = 16) -> Proc:
         """A Celery worker on every queue, thread pool."""
         return self.keep(start_worker(env, self.folder, name=name, concurrency=concurrency))
+
+    def deliver(self, env: dict, name: str = "deliver", concurrency: int = 8) -> Proc:
+        """The `deliver` process: webhook deliveries and mail."""
+        return self.keep(start_deliver(env, self.folder, name=name, concurrency=concurrency))
 
     def beat(self, env: dict) -> Proc:
         """Celery beat, its schedule file in the folder."""

@@ -1,0 +1,140 @@
+"""Which webhook URLs Parley calls (docs/contract.md §4): ``http`` or ``https`` only, and,
+unless ``PARLEY_WEBHOOK_ALLOW_PRIVATE=1``, never a host that resolves to an address on
+loopback, link-local, private, shared or reserved space, nor multicast: a webhook must not
+be a way into the newsroom's own network (SSRF).
+
+Every address a name resolves to is checked, at registration and again at every
+connection (:class:`GuardedBackend`): a name that pointed outside at registration and
+inside later (DNS rebinding) is refused when it matters, and the connection is made to the
+address that was checked. Redirects are never followed (a 3xx is a failed attempt).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpcore
+
+MAX_URL = 2048
+# IANA special-purpose blocks refused whatever this Python's ipaddress tables say of them
+# (they changed between versions): IETF protocol assignments, shared (carrier-grade NAT),
+# benchmarking, documentation, NAT64 local use, discard-only.
+SPECIAL = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001:db8::/32",
+    )
+)
+
+
+class AddressRefused(ValueError):
+    """The URL's host is, or resolves to, an address webhooks may not call."""
+
+
+def refused_reason(address: str) -> str | None:
+    """Why ``address`` (an IP address) may not be called, or None if it is public."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            reason = refused_reason(str(embedded))
+            if reason:
+                return f"{reason} (as {ip})"
+    if ip.is_loopback:
+        return f"{ip} is a loopback address"
+    if ip.is_link_local:
+        return f"{ip} is a link-local address"
+    if ip.is_multicast:
+        return f"{ip} is a multicast address"
+    if ip.is_unspecified:
+        return f"{ip} is the unspecified address"
+    if ip.is_private:
+        return f"{ip} is a private address"
+    if ip.is_reserved or not ip.is_global or any(ip in net for net in SPECIAL):
+        return f"{ip} is not a public address"
+    return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (a literal address: itself), in the resolver's
+    order. Raises :class:`AddressRefused` if it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise AddressRefused(f"{host} does not resolve ({exc})") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def checked_addresses(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses of ``host`` to connect to; raises :class:`AddressRefused` if any of
+    them is refused (a name with one private address among public ones is refused whole:
+    which one a client picks is not ours to know)."""
+    addresses = resolve(host, port)
+    if not allow_private:
+        for address in addresses:
+            reason = refused_reason(address)
+            if reason:
+                raise AddressRefused(f"{host} resolves to {reason}")
+    return addresses
+
+
+def url_errors(url: object, allow_private: bool) -> list[str]:
+    """What is wrong with ``url`` as a webhook URL (empty: nothing). Resolves the host
+    unless private addresses are allowed."""
+    if not isinstance(url, str) or not url:
+        return ["must be an http:// or https:// URL"]
+    if len(url) > MAX_URL:
+        return [f"must be at most {MAX_URL} characters"]
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return ["must not contain spaces or control characters"]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ["is not a valid URL"]
+    if parts.scheme not in ("http", "https"):
+        return ["must be an http:// or https:// URL"]
+    if not parts.hostname:
+        return ["must name a host"]
+    if parts.username is not None or parts.password is not None:
+        return ["must not carry credentials; receivers check the signature instead"]
+    if parts.fragment:
+        return ["must not have a #fragment"]
+    if allow_private:
+        return []
+    try:
+        checked_addresses(parts.hostname, port or (443 if parts.scheme == "https" else 80), False)
+    except AddressRefused as exc:
+        return [f"is refused: {exc}"]
+    return []
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, resolving and checking each host as it connects, then
+    connecting to a checked address (TLS still verifies the host's name)."""
+
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = checked_addresses(host, port, self.allow_private)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
