@@ -1,5 +1,5 @@
 """The sources in other features' tables (:mod:`shared.privacy.sources` has the core ones):
-readers' reports, the mail log and opt-outs, imports (webhooks join them when they land).
+readers' reports, the mail log and opt-outs, webhook events and deliveries, imports.
 
 What each holds about a person, and what an erasure does to it:
 
@@ -14,6 +14,10 @@ What each holds about a person, and what an erasure does to it:
   is then never sent). Mails to others about their comments are the others' and stay.
 - **an opt-out** (``mail_optouts``, only the address's SHA-256): exported; kept, so the
   person still gets no mail (what the opt-out is for).
+- **webhook events and deliveries naming their comments** (ids, types, times, receivers'
+  answers): exported; kept (they name nobody). A comment's public fields are read when a
+  delivery is sent, so one sent after the erasure carries the tombstone's ("deleted", no
+  text).
 - **imports** (``imported_comments``: which export a comment came from): exported; kept, so
   a re-import does not bring an erased comment back.
 """
@@ -27,6 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import CommentReport, ImportedComment, MailLog, MailOptOut
+from shared.models.webhooks import WebhookDelivery, WebhookEvent
 from shared.privacy.sources import Source, Subject, address_matches, chunks, row_json
 
 
@@ -114,6 +119,26 @@ def export_mail_opt_out(session: Session, subject: Subject) -> Iterator[dict]:
         yield row_json(row)
 
 
+def export_webhook_deliveries(session: Session, subject: Subject) -> Iterator[dict]:
+    """Deliveries of events of their comments: to which endpoint, status, answers."""
+    for ids in chunks(subject.comment_ids):
+        for row in session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.comment_id.in_(ids))
+            .order_by(WebhookDelivery.id)
+        ):
+            yield row_json(row)
+
+
+def export_webhook_events(session: Session, subject: Subject) -> Iterator[dict]:
+    """Events of their comments kept for webhook replays."""
+    for ids in chunks(subject.comment_ids):
+        for row in session.scalars(
+            select(WebhookEvent).where(WebhookEvent.comment_id.in_(ids)).order_by(WebhookEvent.id)
+        ):
+            yield row_json(row)
+
+
 def export_imports(session: Session, subject: Subject) -> Iterator[dict]:
     """Which export (WordPress, Disqus) each imported comment came from."""
     for ids in chunks(subject.comment_ids):
@@ -128,5 +153,7 @@ LINKED: tuple[Source, ...] = (
     Source("reports_made", "moderation", export_reports_made),
     Source("mails", "moderation", export_mails, erase_mails),
     Source("mail_opt_out", "moderation", export_mail_opt_out),
+    Source("webhook_deliveries", "moderation", export_webhook_deliveries),
+    Source("webhook_events", "moderation", export_webhook_events),
     Source("imports", "moderation", export_imports),
 )
