@@ -55,6 +55,14 @@ def summarise(runs: dict, ids: set, statuses: dict, memory: dict, args) -> dict:
         },
         "drain_s": None if None in drains else max(drains),
         "drain_rounds_s": drains,
+        "backlog_rounds": [run.get("backlog", 0) for run in stack],
+        # comments decided per second of drain, over the rounds that drained
+        "drain_rps": (
+            sum(r.get("backlog", 0) for r in stack if r["drain_s"])
+            / sum(r["drain_s"] for r in stack if r["drain_s"])
+            if any(r["drain_s"] for r in stack)
+            else None
+        ),
         "accepted_ids": len(ids),
         "stored": len(statuses),
         "lost_missing": sum(1 for i in ids if i not in statuses),
@@ -97,6 +105,12 @@ def report(f: dict, memory: dict, slug: str) -> None:
         )
     rows += [
         ("drain after the burst (worst round)", drain, ""),
+        (
+            "  left to check at the burst's end",
+            " ".join(f"{b:,}" for b in f["backlog_rounds"])
+            + (f" (drained at {f['drain_rps']:,.0f}/s)" if f["drain_rps"] else ""),
+            "",
+        ),
         (
             "comments lost",
             f"{lost} of {f['accepted_ids']:,} accepted ({f['lost_missing']} not stored,"

@@ -36,6 +36,7 @@ LABELS = (
     "read /articles/<slug>",
     "read /api/v1/articles/<slug>/comments",
     "drain after the burst",
+    "left to check at the burst's end",
     "comments lost",
     "PSS of the stack, idle",
     "PSS of the stack, after the burst",
@@ -111,6 +112,7 @@ def test_a_tiny_run_prints_every_figure_and_stops_everything(tmp_path):
     assert f["accepted_ids"] > 0
     assert f["stored"] >= f["accepted_ids"]  # a request cut at the end may be stored too
     assert f["drain_s"] is not None and f["drain_s"] < 60
+    assert len(f["backlog_rounds"]) == 1 and f["backlog_rounds"][0] >= 0
     assert f["lost_missing"] == f["lost_undecided"] == 0
     roles = {p["role"] for p in f["processes"]["idle"]}
     assert roles >= ROLES, roles
