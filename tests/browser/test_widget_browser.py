@@ -183,7 +183,43 @@ def test_thread_of_three_levels_reply_moderated_and_shown_under_its_parent(page,
     stored = page.evaluate("JSON.parse(localStorage.getItem('parley:reader'))")
     assert stored["author_name"] == "Dilek" and stored["token"]
     screenshot(page, "widget-approved-reply")
+
+    # the reader's next comment carries the commenter token the first one was given
+    main.locator('[name="content"]').fill("And one more thought.")
+    with page.expect_response("**/comments") as answer:
+        main.locator('button[type="submit"]').click()
+    assert answer.value.status == 202
+    assert answer.value.request.headers["commenter-token"] == stored["token"]
     assert_inert(page)
+
+
+def test_comments_closed_while_the_page_is_open(page, w, site):
+    stack = w
+    first = publish(stack, "Said before the comments closed.", name="Ana")
+    page.goto(site.url("/talks.html"))
+    expect(page.locator(f'[data-comment-id="{first}"]')).to_be_visible()
+    closed = httpx.put(
+        f"{stack.dashboard.url}/api/v1/admin/articles/talks",
+        json={"title": "Talks resume", "url": site.url("/talks.html"), "comments_open": False},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert closed.status_code == 200, closed.text
+    form = page.locator(".p-main form")
+    form.locator('[name="author_name"]').fill("Ayşe")
+    form.locator('[name="author_email"]').fill("ayse@example.org")
+    form.locator('[name="content"]').fill("Too late?")
+    with page.expect_response("**/comments") as answer:
+        form.locator('button[type="submit"]').click()
+    assert answer.value.status == 403
+    expect(form.locator(".p-msg")).to_have_text("Comments are closed on this article.")
+    expect(page.locator('[data-parley-action="reply"]')).to_be_hidden()
+    page.reload()  # closed from the start: no form, no Reply, Report still there
+    expect(page.locator(".p-main")).to_have_text("Comments are closed on this article.")
+    expect(
+        page.locator(f'[data-comment-id="{first}"] [data-parley-action="report"]')
+    ).to_be_visible()
+    expect(page.locator('[data-parley-action="reply"]')).to_be_hidden()
+    assert page.errors == []
 
 
 def test_field_errors_rate_limit_and_the_same_key_on_retry(page, w, site):
