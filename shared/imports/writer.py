@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,7 @@ from shared.models import (
     utcnow,
 )
 from shared.models.moderation_store import EventOutbox, TrainingExample
+from shared.privacy import retention
 
 if TYPE_CHECKING:
     from shared.bootstrap import Container
@@ -427,3 +429,10 @@ class Writer:
             with stores.moderation_engine.begin() as conn:
                 conn.execute(update(Comment).where(Comment.id.in_(part)).values(parent_id=None))
         self.summary.orphans = len(ids)
+        # Comments older than PARLEY_IP_RETENTION_DAYS were just stored with their client
+        # data: the retention's next run must read the whole table, not only what came
+        # after its last run (its bound would otherwise hold until it expires, a day).
+        try:
+            self.container.redis.delete(retention.WATERMARK)
+        except RedisError:
+            pass  # no bound is kept without Redis either: every run reads the whole table

@@ -355,3 +355,19 @@ def test_without_redis_the_events_wait_in_the_outbox(parley, container, tmp_path
     assert result.exit_code == 0, result.output
     assert "events: 6 comment.published (6 wait for the periodic relay" in result.output
     assert count(container, EventOutbox) == 6 and count(container, PublishedComment) == 6
+
+
+def test_client_data_of_old_imported_comments_goes_at_the_next_retention_run(
+    parley, container, redis_client, tmp_path
+):
+    from shared.privacy import retention
+
+    retention.purge_client_data(container)  # a run before the import: its bound is now
+    assert redis_client.exists(retention.WATERMARK)
+    path = tmp_path / "wp.xml"
+    small_wxr(path)  # comments of 2021, older than PARLEY_IP_RETENTION_DAYS (30)
+    assert parley("import", "wordpress", str(path)).exit_code == 0
+    assert {ip for (ip,) in rows(container, Comment.user_ip)} == {"192.0.2.1"}
+    retention.purge_client_data(container)
+    assert {ip for (ip,) in rows(container, Comment.user_ip)} == {""}
+    assert {agent for (agent,) in rows(container, Comment.user_agent)} == {None}
