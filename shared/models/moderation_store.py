@@ -36,7 +36,8 @@ class Comment(ModerationBase):
         Index("ix_comments_status_lease", "status", "lease_until"),
         Index("ix_comments_recheck", "status", "akismet_next_check_at"),
         Index("ix_comments_author_email", "author_email"),
-        Index("ix_comments_author_key", "author_key"),
+        # The author's record (shared/moderation/context.py): both counts by lookup.
+        Index("ix_comments_author_key_status", "author_key", "status"),
         Index("ix_comments_content_hash_created", "content_hash", "created_at"),
         # Holds only the rows whose flag is set (see ``unannounced``): new comments never
         # touch it.
