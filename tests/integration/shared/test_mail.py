@@ -368,3 +368,26 @@ def test_the_digest_counts_reported_comments_with_a_link_to_their_page(
     assert got.message["Subject"] == "Parley: waiting for moderation: 1 reported"
     text = got.message.get_body(("plain",)).get_content()
     assert "Reported: 1  https://moderate.example/admin/reported" in text and "Held" not in text
+
+
+def test_a_sender_that_died_holding_its_claim_is_replaced_after_the_lease(
+    mailing, smtp, redis_client
+):
+    parent = published(mailing, "Who sends this?", name="Ann", email=ANN, notify=True)
+    reply = published(
+        mailing, "A reply whose sender dies.", name="Bob", email=BOB, parent_id=parent
+    )
+    redis_client.delete("mail")  # the planning task: run here, its sends not queued
+    assert len(notify.plan_published(mailing, [reply])) == 1
+    [row] = mail_rows(mailing)
+    # A sender claims it and dies (SIGKILL: no outcome recorded).
+    now = utcnow()
+    with session_scope(mailing.stores.moderation) as session:
+        assert log.claim(session, row.id, now) is not None
+    assert delivery.deliver(mailing, row.id) == "busy"  # its lease still holds
+    assert delivery.tick(mailing, now + log.LEASE - timedelta(seconds=1))["queued"] == 0
+    later = now + log.LEASE + timedelta(seconds=1)
+    assert delivery.tick(mailing, later)["queued"] == 1
+    assert run_mail_queue(mailing, redis_client, now=later) == [("parley.send_mail", "sent")]
+    [row] = mail_rows(mailing)
+    assert (row.status, row.attempts) == ("sent", 2) and len(smtp.wait(1)) == 1
