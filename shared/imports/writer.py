@@ -82,16 +82,32 @@ class _Prepared:
         ]
 
     def execute(self, conn, rows: list[dict]) -> None:
-        processors = self.processors
+        columns = [
+            _converted(process, [row[name] for row in rows]) for name, process in self.processors
+        ]
         if self.positional:
-            values = [
-                tuple(row[n] if p is None else p(row[n]) for n, p in processors) for row in rows
-            ]
+            values = list(zip(*columns, strict=True))
         else:
-            values = [
-                {n: row[n] if p is None else p(row[n]) for n, p in processors} for row in rows
-            ]
+            values = [dict(zip(self.names, row, strict=True)) for row in zip(*columns, strict=True)]
         conn.exec_driver_sql(self.sql, values)
+
+
+_UNSET = object()
+
+
+def _converted(process, values: list) -> list:
+    """``process`` applied to each value, once per run of equal ones: a batch shares its
+    time, and most columns hold None or the same default in every row (bind processors
+    are pure functions of the value)."""
+    if process is None:
+        return values
+    out = []
+    last = last_out = _UNSET
+    for value in values:
+        if value is not last and not (type(value) is type(last) and value == last):
+            last, last_out = value, process(value)
+        out.append(last_out)
+    return out
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
