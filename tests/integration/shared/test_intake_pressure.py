@@ -4,12 +4,12 @@ and a worker's gate on that Redis lets one check run at a time while the mark la
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from shared.intake.pressure import BUSY_BATCH, BUSY_KEY, BUSY_MS, Gate
 from tests.support import factories
+from tests.support.concurrency import most_at_once
 
 
 def _submit_many(container, slug: str, count: int) -> list[str]:
@@ -17,7 +17,10 @@ def _submit_many(container, slug: str, count: int) -> list[str]:
         return list(
             pool.map(
                 lambda n: factories.submit_in_process(
-                    container, slug, f"Comment number {n} on the talks, at once.", ip=f"198.51.100.{n}"
+                    container,
+                    slug,
+                    f"Comment number {n} on the talks, at once.",
+                    ip=f"198.51.100.{n}",
                 ),
                 range(count),
             )
@@ -57,26 +60,7 @@ def test_a_burst_marks_the_intake_busy_briefly(container, article, monkeypatch):
 
 def test_the_gate_follows_the_mark_in_redis(container):
     gate = Gate(container.redis, ratio=0.01)
-    inside, most, lock = [0], [0], threading.Lock()
-
-    def check():
-        with lock:
-            inside[0] += 1
-            most[0] = max(most[0], inside[0])
-        time.sleep(0.02)
-        with lock:
-            inside[0] -= 1
-
-    def burst():
-        most[0] = 0
-        threads = [threading.Thread(target=gate.run, args=(check,)) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(10)
-        return most[0]
-
     container.redis.set(BUSY_KEY, 1, px=5000)
-    assert burst() == 1
+    assert most_at_once(gate.run, threads=6) == 1
     container.redis.delete(BUSY_KEY)
-    assert burst() > 1
+    assert most_at_once(gate.run, threads=6) > 1

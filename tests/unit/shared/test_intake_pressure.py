@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from shared.intake import pressure
 from shared.intake.pressure import BUSY_BATCH, BUSY_KEY, MAX_REST, Gate
+from tests.support.concurrency import most_at_once
 
 
 class Pipe:
@@ -57,28 +58,8 @@ def test_zero_ratio_never_asks_and_never_waits(monkeypatch):
 
 
 def _inside_at_once(gate: Gate, threads: int = 8) -> int:
-    """Run ``threads`` checks at once through ``gate``; the most that were inside together."""
-    lock, inside, most = threading.Lock(), [0], [0]
-    start = threading.Barrier(threads)
-
-    def check():
-        with lock:
-            inside[0] += 1
-            most[0] = max(most[0], inside[0])
-        time.sleep(0.02)
-        with lock:
-            inside[0] -= 1
-
-    def run():
-        start.wait()
-        gate.run(check)
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(10)
-    return most[0]
+    """The most checks inside ``gate`` at once when ``threads`` arrive together."""
+    return most_at_once(gate.run, threads)
 
 
 def test_a_quiet_intake_lets_every_check_run_at_once():
