@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpcore
@@ -121,9 +125,60 @@ def url_errors(url: object, allow_private: bool) -> list[str]:
     return []
 
 
+# The moment (time.monotonic()) by which this thread's exchange must be over: httpcore's
+# timeouts bound each read and write, so a receiver trickling its answer a byte at a time
+# could otherwise hold a delivery thread far longer than the timeout.
+_deadline = threading.local()
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every read, write and TLS handshake of this thread's connections, within the block,
+    ends by ``seconds`` from now (httpcore.ReadTimeout/WriteTimeout past it)."""
+    _deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the delivery's time is up")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation ends by the thread's :func:`deadline`."""
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str):
+        return self.stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's network backend, resolving and checking each host as it connects, then
-    connecting to a checked address (TLS still verifies the host's name)."""
+    connecting to a checked address (TLS still verifies the host's name); every connection
+    keeps to the thread's :func:`deadline`."""
 
     def __init__(self, allow_private: bool):
         self.allow_private = allow_private
@@ -133,7 +188,9 @@ class GuardedBackend(httpcore.SyncBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                left = _left(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, left, local_address, socket_options)
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None

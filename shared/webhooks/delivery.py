@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 from shared import taskqueue
 from shared.events import without_fsync
 from shared.models import Comment, WebhookDelivery, WebhookEndpoint, utcnow
-from shared.webhooks.addresses import AddressRefused
+from shared.webhooks.addresses import AddressRefused, deadline
 from shared.webhooks.fanout import queued_until
 from shared.webhooks.signing import signature_header
 
@@ -206,9 +206,12 @@ def post(pool: httpcore.ConnectionPool, claimed: Claimed, body: bytes, timeout: 
     ]
     limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     try:
-        with pool.stream(
-            "POST", url, headers=headers, content=body, extensions={"timeout": limits}
-        ) as response:
+        with (
+            deadline(timeout),
+            pool.stream(
+                "POST", url, headers=headers, content=body, extensions={"timeout": limits}
+            ) as response,
+        ):
             first = b""
             for chunk in response.iter_stream():
                 first += chunk

@@ -6,6 +6,7 @@ tasks would (test_webhooks_worker.py runs that process)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -356,3 +357,52 @@ def test_a_fan_out_that_fails_undoes_the_relays_delete(hooks, api, receiver):
     assert events.relay_pending(hooks) == 1
     drain(hooks)
     assert [r.event["type"] for r in receiver.requests] == ["comment.held"]
+
+
+@pytest.fixture
+def trickler():
+    """A receiver that answers 200 one byte every 0.2 s, forever: each read comes within
+    the timeout, the whole answer never does."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_a_trickling_answer_is_cut_at_the_timeout(hooks, api, trickler):
+    """The timeout bounds the whole exchange, not each read: a receiver sending its answer
+    a byte at a time fails the attempt once the timeout (0.5 s here) is over."""
+    response = api.post(
+        "/api/v1/admin/webhooks", json={"url": trickler, "events": ["comment.held"]}
+    )
+    assert response.status_code == 201
+    held_comment(hooks, 0)
+    [row] = rows(hooks)
+    started = time.monotonic()
+    assert delivery.deliver(hooks, row.id, 0) == "retry"
+    assert time.monotonic() - started < 2.0
+    [row] = rows(hooks)
+    assert row.status == "pending" and "0.5 s" in row.last_error and row.last_status_code is None
