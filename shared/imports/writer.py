@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
-from sqlalchemy import and_, bindparam, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from shared import events, textnorm
 from shared.classifier.store import imported_example
+from shared.imports.inserts import insert_ignoring, insert_rows
 from shared.imports.records import ArticleRecord, CommentRecord
 from shared.models import (
     Article,
@@ -54,75 +54,6 @@ if TYPE_CHECKING:
 
 AKISMET = {"verdict": "skipped", "reason": "imported"}
 CHUNK = 500
-
-
-def _insert_ignoring(engine, table, keys: list[str]):
-    module = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=keys)
-
-
-class _Prepared:
-    """An INSERT of ``names`` into ``table`` compiled once for a dialect and run with the
-    driver's executemany, each value converted by its column type's own bind processor
-    (what SQLAlchemy does per row, without building its execution context per row: that
-    was a fifth of an import's CPU). ``conflict``: the key whose duplicates are skipped."""
-
-    def __init__(self, table, names: tuple[str, ...], dialect, conflict: str | None):
-        module = postgresql if dialect.name == "postgresql" else sqlite
-        statement = module.insert(table).values({name: bindparam(name) for name in names})
-        if conflict:
-            statement = statement.on_conflict_do_nothing(index_elements=[conflict])
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positional = dialect.positional
-        self.names = tuple(compiled.positiontup) if self.positional else names
-        self.processors = [
-            (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in self.names
-        ]
-
-    def execute(self, conn, rows: list[dict]) -> None:
-        columns = [
-            _converted(process, [row[name] for row in rows]) for name, process in self.processors
-        ]
-        if self.positional:
-            values = list(zip(*columns, strict=True))
-        else:
-            values = [dict(zip(self.names, row, strict=True)) for row in zip(*columns, strict=True)]
-        conn.exec_driver_sql(self.sql, values)
-
-
-_UNSET = object()
-
-
-def _converted(process, values: list) -> list:
-    """``process`` applied to each value, once per run of equal ones: a batch shares its
-    time, and most columns hold None or the same default in every row (bind processors
-    are pure functions of the value)."""
-    if process is None:
-        return values
-    out = []
-    last = last_out = _UNSET
-    for value in values:
-        if value is not last and not (type(value) is type(last) and value == last):
-            last, last_out = value, process(value)
-        out.append(last_out)
-    return out
-
-
-_PREPARED: dict[tuple, _Prepared] = {}
-
-
-def _run(conn, table, rows: list[dict], conflict: str | None = None) -> None:
-    """Insert ``rows`` (dicts with the same keys) with a :class:`_Prepared` statement."""
-    if not rows:
-        return
-    names = tuple(rows[0])
-    key = (table.name, names, conn.dialect.name, conflict)
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        prepared = _PREPARED[key] = _Prepared(table, names, conn.dialect, conflict)
-    prepared.execute(conn, rows)
 
 
 @dataclass
@@ -168,7 +99,7 @@ class Writer:
         stores = container.stores
         with stores.moderation_engine.begin() as conn:
             conn.execute(
-                _insert_ignoring(stores.moderation_engine, ImportSource.__table__, ["source"]),
+                insert_ignoring(stores.moderation_engine, ImportSource.__table__, ["source"]),
                 {"source": self.source, "salt": secrets.token_hex(32), "created_at": utcnow()},
             )
             salt = conn.scalar(select(ImportSource.salt).where(ImportSource.source == self.source))
@@ -279,15 +210,15 @@ class Writer:
                 outbox.append(events.new_event("comment.published", cid, record.article, now))
 
         def article_part(conn) -> None:
-            _run(conn, Article.__table__, new_articles, conflict="slug")
-            _run(conn, PublishedComment.__table__, public, conflict="id")
+            insert_rows(conn, Article.__table__, new_articles, conflict="slug")
+            insert_rows(conn, PublishedComment.__table__, public, conflict="id")
 
         def moderation_part(conn) -> None:
-            _run(conn, Comment.__table__, rows)
-            _run(conn, CommentHistory.__table__, history)
-            _run(conn, ImportedComment.__table__, ledger)
-            _run(conn, TrainingExample.__table__, examples)
-            _run(conn, EventOutbox.__table__, outbox)
+            insert_rows(conn, Comment.__table__, rows)
+            insert_rows(conn, CommentHistory.__table__, history)
+            insert_rows(conn, ImportedComment.__table__, ledger)
+            insert_rows(conn, TrainingExample.__table__, examples)
+            insert_rows(conn, EventOutbox.__table__, outbox)
 
         if stores.shared_database:
             with stores.moderation_engine.begin() as conn:
