@@ -322,3 +322,32 @@ def test_a_publisher_that_read_the_comment_before_its_erasure_publishes_nothing(
     assert publishing.publish_loaded(container, stale) is False
     assert ids["held"] not in public(container)
     assert comment(container, ids["held"]).status == "erased"
+
+
+def test_two_erasures_at_once_erase_each_comment_once(make_container, backend, redis_client):
+    """Two admins erase the same address at the same moment: the rows are locked (or the
+    database's one writer waits), so each comment is erased by exactly one of them, with
+    one history line and one comment.erased event."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container = make_container()
+    ids = world(container)
+    with ThreadPoolExecutor(2) as pool:
+        done = list(
+            pool.map(
+                lambda actor: erase_author(container, ADDRESS, "delete", actor).as_json(),
+                ["first@news.example", "second@news.example"],
+            )
+        )
+    assert sorted(d["comments_erased"] for d in done) == [0, 5]
+    assert_erased(container, ids, anonymised=False)
+    with container.stores.moderation_read() as session:
+        lines = session.scalars(
+            sa.select(CommentHistory.comment_id).where(CommentHistory.action == "erase")
+        ).all()
+    assert sorted(lines) == sorted(
+        ids[k] for k in ("published", "held", "spam", "rejected", "received")
+    )
+    events.relay_pending(container)
+    erased = [cid for t, cid in erasure_events(redis_client) if t == "comment.erased"]
+    assert len(erased) == len(set(erased)) == 5
