@@ -1,10 +1,12 @@
-"""Every place that holds data about one person, each with its export and its erasure.
+"""The core places that hold data about one person, each with its export and its erasure
+(:mod:`shared.privacy.linked` has those in other features' tables; both are assembled in
+:data:`shared.privacy.registry.SOURCES`).
 
 A :class:`Source` is one table (or one kind of row): ``export`` yields its rows about the
 :class:`Subject` as JSON objects, ``erase`` (if any) removes or scrubs them inside the
 erasure's transaction of that store and returns counts for the answer. A new table that
-holds personal data adds a :class:`Source` to :data:`SOURCES` (its ``name`` becomes a key of
-the export). The comments themselves, and their published copies, are erased by
+holds personal data adds a :class:`Source` to :data:`CORE` or to
+:data:`shared.privacy.linked.LINKED` (its ``name`` becomes a key of the export). The comments themselves, and their published copies, are erased by
 :mod:`shared.privacy.erase` (it moves their status and records their events); they are
 exported from here like everything else.
 """
