@@ -205,6 +205,7 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
       this.url = url && url.length <= 2048 ? url : "";
       this.base = "articles/" + encodeURIComponent(this.slug);
       this.nodes = new Map(); // comment id -> {c, li, replies, slot, depth}
+      this.orphans = new Map(); // parent id not shown yet -> its replies, shown at the top
       this.cursor = null;
       this.busy = false;
       this.seq = 0;
@@ -307,22 +308,50 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
         this.nodes.set(node.id, node);
         added.push(node);
       }
+      for (const node of added) this.place(node);
+      // Replies shown at the top while their parent was not: under it, now that it is.
       for (const node of added) {
-        const parent = node.c.parent_id ? this.nodes.get(String(node.c.parent_id)) : null;
-        node.depth = this.depth(node);
-        node.li.setAttribute("data-depth", node.depth);
-        node.replies.classList.toggle("p-flat", node.depth >= FLAT);
-        node.replies.classList.toggle("p-flat-s", node.depth >= FLAT_S);
-        if (parent) {
-          if (node.depth > FLAT_S)
-            node.meta.append(h("span", { class: "p-to" }, "to ", h("bdi", null, parent.c.author_name || "")));
-          parent.replies.append(node.li);
-        } else {
-          if (node.c.parent_id) node.meta.append(h("span", { class: "p-to" }, "in reply to an earlier comment"));
-          this.list.append(node.li);
-        }
+        const waiting = this.orphans.get(node.id);
+        this.orphans.delete(node.id);
+        for (const reply of waiting || []) this.place(reply);
       }
       return added;
+    }
+
+    /** A comment under its parent when that is shown (else at the top, until it is). */
+    place(node) {
+      const parent = node.c.parent_id ? this.nodes.get(String(node.c.parent_id)) : null;
+      if (parent && !node.li.contains(parent.li)) {
+        parent.replies.append(node.li);
+      } else {
+        if (node.c.parent_id) {
+          const id = String(node.c.parent_id);
+          this.orphans.set(id, [...(this.orphans.get(id) || []), node]);
+        }
+        this.list.append(node.li);
+      }
+      this.restyle(node);
+      for (const el of node.replies.querySelectorAll("[data-comment-id]")) {
+        this.restyle(this.nodes.get(el.getAttribute("data-comment-id")));
+      }
+    }
+
+    /** Depth, indent and the "to NAME" / "in reply to an earlier comment" note of a comment. */
+    restyle(node) {
+      const parent = node.c.parent_id ? this.nodes.get(String(node.c.parent_id)) : null;
+      const under = Boolean(parent) && node.li.parentNode === parent.replies;
+      node.depth = under ? this.depth(node) : 0;
+      node.li.setAttribute("data-depth", node.depth);
+      node.replies.classList.toggle("p-flat", node.depth >= FLAT);
+      node.replies.classList.toggle("p-flat-s", node.depth >= FLAT_S);
+      if (node.to) node.to.remove();
+      node.to = null;
+      if (under && node.depth > FLAT_S) {
+        node.to = h("span", { class: "p-to" }, "to ", h("bdi", null, parent.c.author_name || ""));
+      } else if (!under && node.c.parent_id) {
+        node.to = h("span", { class: "p-to" }, "in reply to an earlier comment");
+      }
+      if (node.to) node.meta.append(node.to);
     }
 
     depth(node) {
