@@ -264,18 +264,19 @@ def similar_counts(session: Session, hashes: Collection[str], status: str | None
     return dict(session.execute(query.group_by(Comment.content_hash)).all())
 
 
-def author_records(session: Session, emails: Collection[str]) -> dict[str, tuple[int, int]]:
-    """Per author: (comments marked spam, comments approved or published), in one query."""
-    if not emails:
+def author_records(session: Session, keys: Collection[str | None]) -> dict[str, tuple[int, int]]:
+    """Per commenter key: (comments published, comments marked spam), in one query. The
+    record the rules weigh (shared/moderation/context.py): the key's, never the e-mail
+    address's, which anyone may type; a comment without a key has no record."""
+    wanted = {key for key in keys if key}
+    if not wanted:
         return {}
     rows = session.execute(
-        select(Comment.author_email, Comment.status, func.count())
-        .where(
-            Comment.author_email.in_(list(set(emails))), Comment.status.in_(("published", "spam"))
-        )
-        .group_by(Comment.author_email, Comment.status)
+        select(Comment.author_key, Comment.status, func.count())
+        .where(Comment.author_key.in_(wanted), Comment.status.in_(("published", "spam")))
+        .group_by(Comment.author_key, Comment.status)
     ).all()
     records: dict[str, list[int]] = {}
-    for email, status, n in rows:
-        records.setdefault(email, [0, 0])[0 if status == "published" else 1] = n
-    return {email: (rec[0], rec[1]) for email, rec in records.items()}
+    for key, status, n in rows:
+        records.setdefault(key, [0, 0])[0 if status == "published" else 1] = n
+    return {key: (rec[0], rec[1]) for key, rec in records.items()}

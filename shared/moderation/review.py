@@ -58,11 +58,11 @@ class QueueView:
 
 def build_cards(session: Session, comments: list, status: str | None) -> list[Card]:
     """Cards for ``comments`` with their authors' records and similar counts, in two queries."""
-    records = queries.author_records(session, [c.author_email for c in comments])
+    records = queries.author_records(session, [c.author_key for c in comments])
     similar = queries.similar_counts(session, [c.content_hash for c in comments], status)
     cards = []
     for c in comments:
-        approved, spam = records.get(c.author_email, (0, 0))
+        approved, spam = records.get(c.author_key, (0, 0)) if c.author_key else (0, 0)
         # The author's record is about *other* comments (as the rules see it).
         approved -= c.status == "published"
         spam -= c.status == "spam"

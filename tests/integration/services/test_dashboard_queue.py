@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from services.api import create_app as create_api
 from services.dashboard import create_app
+from shared import commenter
 from shared.db import session_scope
 from shared.models import CommentHistory, utcnow
 from shared.moderation import pipeline
@@ -30,12 +31,26 @@ from tests.support.factories import (
 
 
 def test_card_shows_what_a_moderator_needs(moderator, container, client, article):
-    # the author's record: one comment published before, one marked spam
+    # the author's record: one comment published before, one marked spam, all three sent
+    # with the reader's commenter token (the record is the token's, as the rules see it)
+    token = commenter.issue(container.settings.secret_key, "regular-reader")
     ok = held(
-        container, client, article, 1, author_email="regular@example.org", content=LINKS + " one"
+        container,
+        client,
+        article,
+        1,
+        author_email="regular@example.org",
+        content=LINKS + " one",
+        commenter_token=token,
     )
     bad = held(
-        container, client, article, 2, author_email="regular@example.org", content=LINKS + " two"
+        container,
+        client,
+        article,
+        2,
+        author_email="regular@example.org",
+        content=LINKS + " two",
+        commenter_token=token,
     )
     cid = held(
         container,
@@ -45,6 +60,11 @@ def test_card_shows_what_a_moderator_needs(moderator, container, client, article
         author_email="regular@example.org",
         author_name="Régulier",
         content=LINKS + " three",
+        commenter_token=token,
+    )
+    # Someone else typing the same address earns no record of the regular's.
+    stranger = held(
+        container, client, article, 4, author_email="regular@example.org", content=LINKS + " four"
     )
     assert (
         moderator.post_json(f"/admin/api/comments/{ok}/action", {"action": "approve"}).status_code
@@ -64,6 +84,9 @@ def test_card_shows_what_a_moderator_needs(moderator, container, client, article
     assert "Akismet: <b>skipped</b>" in card
     assert "127.0.0.1" in card and "Werkzeug/" in card
     assert "1 approved" in card and "1 spam" in card
+    other = html[html.index(f'id="c-{stranger}"') :]
+    other = other[: other.index("</article>")]
+    assert "0 approved" in other and ">0 spam<" in other, other
     assert "<b>received</b> by api" in card and "<b>check</b> by worker" in card
     assert [a for a in ("approve", "spam", "reject") if f'value="{a}" class="act' in card] == [
         "approve",
