@@ -576,3 +576,27 @@ def test_figure_time_to_first_200_comments(browser, w, site, capsys):
             f"({figures['first_200_ms_from_script_start']:.0f} ms after the script started), "
             f"median of 5, {figures['requests']} requests; load {figures['loadavg']}"
         )
+
+
+def test_dark_default_and_theming_through_custom_properties(page, w, site):
+    stack = w
+    publish(stack, "Themes and schemes.", name="Ana")
+    page.emulate_media(color_scheme="dark")
+    page.goto(site.url("/talks.html"))
+    box = page.locator(".parley")
+    button = page.locator('.p-main button[type="submit"]')
+    expect(button).to_be_visible()
+    assert box.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(27, 28, 31)"
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(138, 180, 248)"
+    screenshot(page, "widget-dark")
+    # the host sets --parley-* on the element; they pass into the shadow root
+    page.evaluate(
+        """() => {
+            const host = document.getElementById('parley-comments');
+            host.style.setProperty('--parley-accent', '#7a1f5c');
+            host.style.setProperty('--parley-bg', '#fffdf5');
+        }"""
+    )
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(122, 31, 92)"
+    assert box.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(255, 253, 245)"
+    assert page.errors == []

@@ -48,8 +48,8 @@
   const STYLE = `
 :host{display:block}
 .parley{--_bg:var(--parley-bg,#ffffff);--_fg:var(--parley-fg,#1d1d1f);--_muted:var(--parley-muted,#55595f);--_border:var(--parley-border,#c9ccd1);--_accent:var(--parley-accent,#0b57d0);--_on-accent:var(--parley-on-accent,#ffffff);--_error:var(--parley-error,#b3261e);--_ok-bg:var(--parley-notice-bg,#e6f4ea);--_ok-fg:var(--parley-notice-fg,#0d3b1e);--_field:var(--parley-field-bg,#ffffff);--_indent:var(--parley-indent,1.25rem);
-container-type:inline-size;position:relative;display:block;box-sizing:border-box;background:var(--_bg);color:var(--_fg);font:var(--parley-font-size,1rem)/1.5 var(--parley-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);padding:var(--parley-padding,1rem);border-radius:var(--parley-radius,8px);text-align:start}
-@media (prefers-color-scheme:dark){.parley{--_bg:var(--parley-bg,#1b1c1f);--_fg:var(--parley-fg,#ececef);--_muted:var(--parley-muted,#b0b3ba);--_border:var(--parley-border,#4a4d55);--_accent:var(--parley-accent,#8ab4f8);--_on-accent:var(--parley-on-accent,#0a1a33);--_error:var(--parley-error,#ffb4ab);--_ok-bg:var(--parley-notice-bg,#16361f);--_ok-fg:var(--parley-notice-fg,#c8f0d2);--_field:var(--parley-field-bg,#232428)}}
+color-scheme:light;container-type:inline-size;position:relative;display:block;box-sizing:border-box;background:var(--_bg);color:var(--_fg);font:var(--parley-font-size,1rem)/1.5 var(--parley-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);padding:var(--parley-padding,1rem);border-radius:var(--parley-radius,8px);text-align:start}
+@media (prefers-color-scheme:dark){.parley{color-scheme:dark;--_bg:var(--parley-bg,#1b1c1f);--_fg:var(--parley-fg,#ececef);--_muted:var(--parley-muted,#b0b3ba);--_border:var(--parley-border,#4a4d55);--_accent:var(--parley-accent,#8ab4f8);--_on-accent:var(--parley-on-accent,#0a1a33);--_error:var(--parley-error,#ffb4ab);--_ok-bg:var(--parley-notice-bg,#16361f);--_ok-fg:var(--parley-notice-fg,#c8f0d2);--_field:var(--parley-field-bg,#232428)}}
 .parley *,.parley *::before,.parley *::after{box-sizing:border-box}
 [hidden]{display:none!important}
 h2{font-size:1.25em;line-height:1.3;margin:0 0 .5em}
