@@ -76,6 +76,13 @@ _EXPORT = {
         "audit_log": _ROWS,
         "pending_events": _ROWS,
         "moderator_account": _ROWS,
+        "reports_received": _ROWS,
+        "reports_made": _ROWS,
+        "mails": _ROWS,
+        "mail_opt_out": _ROWS,
+        "imports": _ROWS,
+        "webhook_deliveries": _ROWS,
+        "webhook_events": _ROWS,
     },
 }
 _ERASED = {
@@ -83,7 +90,18 @@ _ERASED = {
     "required": ["comments_erased", "published_removed", "published_anonymised"],
     "properties": {
         name: {"type": "integer", "minimum": 0}
-        for name in ("comments_erased", "published_removed", "published_anonymised")
+        for name in (
+            "comments_erased",
+            "published_removed",
+            "published_anonymised",
+            "training_examples_deleted",
+            "list_entries_removed",
+            "list_entries_kept",
+            "audit_entries_scrubbed",
+            "reports_deleted",
+            "reports_made_anonymised",
+            "mails_deleted",
+        )
     },
 }
 
