@@ -729,13 +729,21 @@ _QUALITY = {
 }
 
 
-def spec(server_url: str) -> dict:
-    """The OpenAPI document, with ``server_url`` as its server."""
+ADMIN_PREFIX = "/api/v1/admin/"
+
+
+def spec(server_url: str, admin: bool = True) -> dict:
+    """The OpenAPI document, with ``server_url`` as its server; without the admin API's
+    paths (docs/contract.md §4) when ``admin`` is false, as the api serves it unless
+    PARLEY_ADMIN_API_ON_PUBLIC=1 (those paths are a 404 there)."""
+    paths = {**_paths(), **openapi_webhooks.paths()}
+    if not admin:
+        paths = {path: ops for path, ops in paths.items() if not path.startswith(ADMIN_PREFIX)}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Parley comment API", "version": "1"},
         "servers": [{"url": server_url}],
-        "paths": {**_paths(), **openapi_webhooks.paths()},
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {

@@ -265,4 +265,7 @@ def comment_status(comment_id: str):
 
 @public_api.get("/openapi.json")
 def openapi():
-    return jsonify(spec(container().settings.site_url.rstrip("/")))
+    """This api's operations: the public API, and the admin API only where it is served
+    here (PARLEY_ADMIN_API_ON_PUBLIC=1); the dashboard describes both."""
+    settings = container().settings
+    return jsonify(spec(settings.site_url.rstrip("/"), admin=settings.admin_api_on_public))

@@ -9,6 +9,7 @@ from services import http
 from services.admin_api import admin_api
 from services.dashboard import security, templating
 from services.dashboard.activity import activity_pages
+from services.dashboard.apidoc import apidoc
 from services.dashboard.articles import article_pages
 from services.dashboard.auth import auth
 from services.dashboard.mail import mail_pages
@@ -53,6 +54,7 @@ def create_app(parley: Container | None = None) -> Flask:
     app.register_blueprint(webhook_pages)
     app.register_blueprint(mail_pages)
     app.register_blueprint(metrics_view)
+    app.register_blueprint(apidoc)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
