@@ -16,7 +16,6 @@ fetch arbitrary URLs, SSRF):
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 import time
@@ -26,56 +25,17 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from shared.netguard import refused_reason
 from shared.sites.origins import origin_of
 
 MAX_REDIRECTS = 3
 REDIRECTS = (301, 302, 303, 307, 308)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# IANA special-purpose blocks refused whatever this Python's ipaddress tables say of them:
-# IETF protocol assignments, shared (carrier-grade NAT), benchmarking, documentation,
-# NAT64 local use, discard-only.
-SPECIAL = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "0.0.0.0/8",
-        "100.64.0.0/10",
-        "192.0.0.0/24",
-        "192.0.2.0/24",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "240.0.0.0/4",
-        "64:ff9b:1::/48",
-        "100::/64",
-        "2001:db8::/32",
-    )
-)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.I)
 
 
 class Refused(Exception):
     """The page cannot vouch for an article; the message says why (for the submitter)."""
-
-
-def refused_reason(address: str) -> str | None:
-    """Why Parley may not connect to ``address`` (an IP address), or None if it is public."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None and (reason := refused_reason(str(embedded))):
-            return f"{reason} (as {ip})"
-    for test, what in (
-        (ip.is_loopback, "loopback"),
-        (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"),
-        (ip.is_unspecified, "unspecified"),
-        (ip.is_private, "private"),
-    ):
-        if test:
-            return f"{ip} is a {what} address"
-    if ip.is_reserved or not ip.is_global or any(ip in net for net in SPECIAL):
-        return f"{ip} is not a public address"
-    return None
 
 
 def _bare(host: str) -> str:
