@@ -128,6 +128,8 @@ def test_thread_of_three_levels_reply_moderated_and_shown_under_its_parent(page,
     third = publish(
         stack, "The one from the last round, named in paragraph two.", second, name="Cem"
     )
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto(site.url("/talks.html"))
     for cid in (first, second, third):
         expect(page.locator(f'[data-comment-id="{cid}"]')).to_be_visible()
@@ -190,6 +192,9 @@ def test_thread_of_three_levels_reply_moderated_and_shown_under_its_parent(page,
         main.locator('button[type="submit"]').click()
     assert answer.value.status == 202
     assert answer.value.request.headers["commenter-token"] == stored["token"]
+    # no request to any host but the page's and the comments host
+    assert all(url.startswith((site.origin + "/", stack.api.url + "/")) for url in requested)
+    assert any(url.startswith(stack.api.url + "/api/v1/") for url in requested)
     assert_inert(page)
 
 
