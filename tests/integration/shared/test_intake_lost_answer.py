@@ -80,6 +80,7 @@ def _row(article: str) -> dict:
         form_token_age=None,
         author_key=None,
         author_verified=False,
+        notify=False,
         fingerprint=uuid.uuid4().hex,
         content_hash=uuid.uuid4().hex,
         idempotency_key=None,
