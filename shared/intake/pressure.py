@@ -11,7 +11,7 @@ checks, never inside a transaction:
 
 - the intake writer marks the intake busy (a Redis key that expires within a fraction of a
   second) whenever it commits a batch of :data:`BUSY_BATCH` or more comments, which it does
-  only when requests queued while it committed the one before;
+  only when many requests queued while it committed the one before;
 - while the mark is there, a worker process lets one check run at a time and, after it,
   rests ``PARLEY_CHECK_YIELD`` times as long as that check took (never more than
   :data:`MAX_REST` seconds), so it uses at most a fraction of a CPU;
@@ -32,9 +32,13 @@ from typing import TypeVar
 log = logging.getLogger(__name__)
 
 BUSY_KEY = "parley:intake:busy"
-# A batch this large means requests waited for the commit before it: the writer is the
-# bottleneck. At low load batches hold one or two comments.
-BUSY_BATCH = 4
+# A batch this large means many requests waited for the commit before it: the writer is
+# the bottleneck. At low load batches hold one or two comments, but a commit slowed by an
+# fsync or the worker's own writes lets a few gather at any rate: with 4, the pipeline
+# benchmark's 100 comments/s marked the intake busy often enough to hold the checks back
+# (submit→published p50 3.5 s instead of 0.2 s); with 12 it never does, while a burst of
+# 32 connections commits 14-17 a batch (bench/README.md, "Whole stack").
+BUSY_BATCH = 12
 # The mark outlives the batch that set it by this long: several of the writer's cycles.
 BUSY_MS = 250
 # A check never rests longer than this, whatever it took.
