@@ -179,7 +179,8 @@ def start_gunicorn(
     return proc, _answering(proc, f"http://127.0.0.1:{port}", "/healthz")
 
 
-def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: int = 16) -> Proc:
+def _celery_worker(env: dict, log_dir: Path, name: str, concurrency: int, queues: str) -> Proc:
+    """A Celery worker (thread pool) on ``queues``, named ``name``, as the Procfile starts one."""
     return Proc(
         name,
         [
@@ -192,7 +193,7 @@ def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: in
             "--concurrency",
             str(concurrency),
             "--queues",
-            "checks,publish,feedback,maintenance",
+            queues,
             "--hostname",
             f"{name}@%h",
             "--without-mingle",
@@ -203,34 +204,16 @@ def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: in
         env,
         log_dir,
     )
+
+
+def start_worker(env: dict, log_dir: Path, name: str = "worker", concurrency: int = 16) -> Proc:
+    return _celery_worker(env, log_dir, name, concurrency, "checks,publish,feedback,maintenance")
 
 
 def start_deliver(env: dict, log_dir: Path, name: str = "deliver", concurrency: int = 8) -> Proc:
     """The `deliver` process of the Procfile: a Celery worker of the webhooks and mail
     queues only."""
-    return Proc(
-        name,
-        [
-            str(BIN / "celery"),
-            "--app",
-            "workers.app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            "webhooks,mail",
-            "--hostname",
-            f"{name}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ],
-        env,
-        log_dir,
-    )
+    return _celery_worker(env, log_dir, name, concurrency, "webhooks,mail")
 
 
 def start_beat(env: dict, log_dir: Path, schedule: Path) -> Proc:
