@@ -209,7 +209,7 @@ def _paths() -> dict:
                 },
             },
             "get": {
-                "summary": "Published comments, oldest first",
+                "summary": "Published comments, oldest first (or newest first)",
                 "parameters": [
                     _SLUG,
                     _CURSOR,
@@ -219,13 +219,25 @@ def _paths() -> dict:
                         "schema": {"type": "integer", "minimum": 1, "default": 50},
                         "description": "Comments per page; more than 100 gives 100.",
                     },
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["oldest", "newest"],
+                            "default": "oldest",
+                        },
+                        "description": "newest: the newest first, each next page older; a cursor"
+                        " is taken back only in the order that wrote it.",
+                    },
                 ],
                 "responses": {
                     "200": _json("CommentPage"),
                     "304": {"description": "Not modified"},
                     "404": _problem("Unknown article"),
                     "422": _problem(
-                        "`limit` is not a whole number of at least 1, or `cursor` is not valid"
+                        "`limit` is not a whole number of at least 1, `order` is neither oldest"
+                        " nor newest, or `cursor` is not valid"
                     ),
                 },
             },

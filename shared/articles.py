@@ -260,22 +260,34 @@ class Page:
     next_cursor: str | None
 
 
-def published_page(session: Session, slug: str, limit: int, cursor: str | None) -> Page:
-    """Published comments of ``slug``, oldest first, keyset-paged."""
+# A newest-first page's cursor starts with this (not a base64url character), so that a
+# cursor is only ever taken back in the order that wrote it.
+NEWEST_MARK = "~"
+
+
+def published_page(
+    session: Session, slug: str, limit: int, cursor: str | None, newest: bool = False
+) -> Page:
+    """Published comments of ``slug``, oldest first (``newest``: newest first), keyset-paged;
+    :class:`BadCursor` for a cursor the other order, or no page, wrote."""
     query = select(PublishedComment).where(PublishedComment.article_slug == slug)
+    key = tuple_(PublishedComment.published_at, PublishedComment.id)
     if cursor:
-        at, id_ = decode_cursor(cursor)
-        query = query.where(tuple_(PublishedComment.published_at, PublishedComment.id) > (at, id_))
-    rows = list(
-        session.scalars(
-            query.order_by(PublishedComment.published_at, PublishedComment.id).limit(limit + 1)
-        )
+        if cursor.startswith(NEWEST_MARK) != newest:
+            raise BadCursor(cursor)
+        at, id_ = decode_cursor(cursor.removeprefix(NEWEST_MARK))
+        query = query.where(key < (at, id_) if newest else key > (at, id_))
+    order = (
+        (PublishedComment.published_at.desc(), PublishedComment.id.desc())
+        if newest
+        else (PublishedComment.published_at, PublishedComment.id)
     )
-    next_cursor = (
-        encode_cursor(rows[limit - 1].published_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(rows[limit - 1].published_at, rows[limit - 1].id)
+        if newest:
+            next_cursor = NEWEST_MARK + next_cursor
     return Page(rows[:limit], next_cursor)
 
 

@@ -189,7 +189,16 @@ def _refuse(status, title, detail, slug, data, headers=None, errors=None):
 
 @public_api.get("/articles/<slug>/comments")
 def list_comments(slug: str):
-    """Published comments, oldest first, keyset-paged, with an ETag."""
+    """Published comments, oldest first (``?order=newest``: newest first), keyset-paged,
+    with an ETag."""
+    order = request.args.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        return problem(
+            422,
+            "Invalid fields",
+            "order must be oldest or newest",
+            errors={"order": ["must be oldest or newest"]},
+        )
     try:
         limit = int(request.args.get("limit", 50))
     except ValueError:
@@ -211,7 +220,9 @@ def list_comments(slug: str):
         if session.get(Article, slug) is None:
             return problem(404, "Unknown article", f"There is no article {slug!r}.")
         try:
-            page = published_page(session, slug, limit, request.args.get("cursor") or None)
+            page = published_page(
+                session, slug, limit, request.args.get("cursor") or None, newest=order == "newest"
+            )
         except BadCursor:
             return problem(
                 422, "Invalid fields", "cursor is not valid", errors={"cursor": ["is not valid"]}

@@ -94,3 +94,66 @@ def test_every_comment_once_under_its_shown_parent(page, w, site, shape):  # noq
         expected = ids[p] if p is not None and p >= 0 else None
         assert where[ids[i]] == expected, (i, p)
     assert page.errors == []
+
+
+# The comments at the top, in the order shown, and one comment's replies in the order shown.
+TOP = """() => Array.from(
+  document.getElementById('parley-comments').shadowRoot.querySelectorAll('[data-comment-id]'),
+).filter(el => !el.parentElement.closest('[data-comment-id]')).map(el => el.getAttribute('data-comment-id'))"""
+REPLIES = """(id) => Array.from(
+  document.getElementById('parley-comments').shadowRoot
+    .querySelector(`[data-comment-id="${id}"] > .p-replies`).children,
+).map(el => el.getAttribute('data-comment-id'))"""
+
+
+@pytest.mark.timeout(180)
+def test_the_newest_comments_show_first_and_replies_read_oldest_first(page, w, site):  # noqa: F811
+    """An article with more comments than the widget loads at once (200) shows its newest
+    ones, newest at the top, and "Load more" brings the older ones below; the replies under
+    a comment read as a conversation, oldest first, though they arrive newest first."""
+    stack = w
+    now = utcnow().replace(microsecond=0)
+    top = [uuid.uuid4().hex for _ in range(230)]  # top[i] published i seconds after the first
+    rows = [
+        dict(
+            id=cid,
+            article_slug="talks",
+            parent_id=None,
+            author_name=f"Reader {i}",
+            author_url=None,
+            content=f"Comment {i}",
+            published_at=now - timedelta(seconds=1000 - i),
+        )
+        for i, cid in enumerate(top)
+    ]
+    # three replies to the newest comment, published after it, in this order
+    replies = [uuid.uuid4().hex for _ in range(3)]
+    rows += [
+        dict(
+            id=cid,
+            article_slug="talks",
+            parent_id=top[-1],
+            author_name=f"Replier {j}",
+            author_url=None,
+            content=f"Reply {j}",
+            published_at=now - timedelta(seconds=500 - j),
+        )
+        for j, cid in enumerate(replies)
+    ]
+    engine = sa.create_engine(stack.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(PublishedComment))
+        conn.execute(sa.insert(PublishedComment), rows)
+    engine.dispose()
+    page.goto(site.url("/talks.html"))
+    expect(page.locator("[data-comment-id]")).to_have_count(200)
+    shown = page.evaluate(TOP)
+    assert shown[0] == top[-1]  # the newest at the top
+    assert shown == list(reversed(top))[: len(shown)]
+    assert top[0] not in shown  # the oldest waits for "Load more"
+    assert page.evaluate(REPLIES, top[-1]) == replies
+    page.locator(".p-more").click()
+    expect(page.locator("[data-comment-id]")).to_have_count(len(rows))
+    assert page.evaluate(TOP) == list(reversed(top))
+    assert page.evaluate(REPLIES, top[-1]) == replies
+    assert page.errors == []

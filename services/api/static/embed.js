@@ -24,7 +24,7 @@
   const API = new URL("api/v1/", new URL(".", me.src)).href;
   const STORE = "parley:reader";
   const PAGE = 100; // comments a request (the API's maximum)
-  const INITIAL = 200; // comments loaded before "Load more" is offered
+  const INITIAL = 200; // comments loaded before "Load more" is offered: the newest ones
   const FLAT = 3; // replies deeper than this are not indented further (FLAT_S in a narrow widget)
   const FLAT_S = 1;
   const REASONS = [
@@ -275,7 +275,9 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
       if (this.busy) return;
       this.busy = true;
       this.more.disabled = true;
-      const query = `?limit=${PAGE}` + (this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : "");
+      // Newest first: the latest activity is what a reader sees; "Load more" goes back in time.
+      const query =
+        `?order=newest&limit=${PAGE}` + (this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : "");
       const r = await call("GET", `${this.base}/comments${query}`);
       this.busy = false;
       this.more.disabled = false;
@@ -322,7 +324,12 @@ fieldset{border:1px solid var(--_border);border-radius:4px;padding:.5em .75em;ma
     place(node) {
       const parent = node.c.parent_id ? this.nodes.get(String(node.c.parent_id)) : null;
       if (parent && !node.li.contains(parent.li)) {
-        parent.replies.append(node.li);
+        // Replies read as a conversation, oldest first, whatever order they arrived in.
+        const later = [...parent.replies.children].find((li) => {
+          const other = this.nodes.get(li.getAttribute("data-comment-id"));
+          return other && Date.parse(other.c.published_at) > Date.parse(node.c.published_at);
+        });
+        parent.replies.insertBefore(node.li, later || null);
       } else {
         if (node.c.parent_id) {
           const id = String(node.c.parent_id);
