@@ -3,39 +3,22 @@
 
 from __future__ import annotations
 
+from services.openapi_parts import ID as _ID
+from services.openapi_parts import NSTR as _NSTR
+from services.openapi_parts import NTIME as _NTIME
+from services.openapi_parts import STR as _STR
+from services.openapi_parts import TIME as _TIME
+from services.openapi_parts import json_body as _body
+from services.openapi_parts import json_ref as _json
+from services.openapi_parts import problem as _problem
 from shared.webhooks.endpoints import EVENT_TYPES, MAX_PAGE, SECRET_MAX, SECRET_MIN
 
-_STR = {"type": "string"}
-_NSTR = {"type": ["string", "null"]}
-_TIME = {"type": "string", "format": "date-time"}
-_NTIME = {"type": ["string", "null"], "format": "date-time"}
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_ID = {"name": "id", "in": "path", "required": True, "schema": _STR}
 _ACTOR = {
     "name": "X-Parley-Actor",
     "in": "header",
     "schema": _STR,
     "description": "Who acts, for the activity log (default `admin-api`)",
 }
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": _PROBLEM}},
-    }
-
-
-def _json(ref: str, description: str = "OK") -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
-    }
-
-
-def _body(required: list[str], properties: dict) -> dict:
-    schema = {"type": "object", "required": required, "properties": properties}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 _UNAUTHORISED = _problem("No valid token")

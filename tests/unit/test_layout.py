@@ -19,8 +19,8 @@ PACKAGES = ("shared", "services", "workers", "cli")
 # Folders whose modules count toward the size limit (bench/ is a tool, not a package above).
 SIZED = (*PACKAGES, "bench")
 MAX_LINES = 450
-# Generated or declarative files that are long by nature.
-SIZE_EXEMPT = ("shared/migrations/", "services/openapi.py")
+# Generated files, long by nature (the OpenAPI description is split by concern instead).
+SIZE_EXEMPT = ("shared/migrations/",)
 
 
 def import_graph() -> grimp.ImportGraph:
