@@ -124,7 +124,7 @@ class Settings(BaseModel):
             raise ValueError("must be a URL with a scheme, e.g. sqlite:///var/parley.db")
         return value
 
-    @field_validator("rate_limit", "report_rate_limit")
+    @field_validator("rate_limit", "report_rate_limit", "site_verify_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         if value.strip().lower() == "off":
@@ -144,17 +144,6 @@ class Settings(BaseModel):
             raise ValueError(
                 f"{exc}; write comma-separated origins such as https://news.example"
             ) from None
-
-    @field_validator("site_verify_limit")
-    @classmethod
-    def _verify_limit_parses(cls, value: str) -> str:
-        if value.strip().lower() == "off":
-            return "off"
-        try:
-            parse_many(value)
-        except ValueError as exc:
-            raise ValueError("must look like '30/minute' or '100 per hour', or be 'off'") from exc
-        return value
 
     @field_validator("smtp_url")
     @classmethod
