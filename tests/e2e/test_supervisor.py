@@ -2,16 +2,22 @@
 stay up, and Ctrl-C or SIGTERM still stops everything.
 
 The first test runs the real Procfile as ``make run`` does (in a folder of its own, so the
-beat schedule in ``var/`` is the test's), kills the worker with SIGKILL, and checks that a
-new worker checks comments while api, dashboard and beat keep their pids; Ctrl-C then
-stops all four within the grace period. The others use small Procfiles of shell commands.
+beat schedule in ``var/`` is the test's): every program is forked from the supervisor,
+which loaded the modules they share, and their pages are shared with it. It kills the
+worker with SIGKILL and checks that a new worker, forked again, checks comments while api,
+dashboard and beat keep their pids; Ctrl-C then stops all four within the grace period.
+The others use small Procfiles of shell commands, which run under ``/bin/sh``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
+import subprocess
+import sys
 import time
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
 import httpx
@@ -34,6 +40,7 @@ from tests.support.procs import (
     free_port,
     stack_values,
     start_redis,
+    stat_fields,
     wait_for,
 )
 
@@ -59,6 +66,12 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def shared_mib(pid: int) -> float:
+    """The memory ``pid`` shares with other processes (its pages of a parent's, mostly)."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) / 1024 for line in rollup if line.startswith("Shared_"))
 
 
 def programs(supervisor: Proc) -> dict[str, int]:
@@ -116,6 +129,11 @@ def test_a_killed_worker_comes_back_and_ctrl_c_stops_all(tmp_path):
                 f"the server on {port}",
             )
         before = wait_for(lambda: len(p := programs(supervisor)) == 4 and p, 30, "4 programs")
+        for name, pid in before.items():
+            # Forked from the supervisor (no shell between), sharing the modules it loaded.
+            assert int(stat_fields(pid)[1]) == supervisor.popen.pid, (name, cmdline(pid))
+            assert shared_mib(pid) > 30, (name, shared_mib(pid))
+        assert "not preloaded" not in supervisor.log(), supervisor.log()[-3000:]
         wait_for(lambda: any(w["alive"] for w in heartbeat.workers(redis)), 30, "a heartbeat")
         first = submit(api, SLUG)
         wait_for(lambda: status_of(container, first) in FINAL, 30, "a first decision")
@@ -129,6 +147,7 @@ def test_a_killed_worker_comes_back_and_ctrl_c_stops_all(tmp_path):
         assert {name: after.get(name) for name in ("api", "dashboard", "beat")} == {
             name: before[name] for name in ("api", "dashboard", "beat")
         }, supervisor.log()[-3000:]
+        assert int(stat_fields(after["worker"])[1]) == supervisor.popen.pid
         second = submit(api, SLUG, content="The second round of talks opens in Geneva.")
         wait_for(lambda: status_of(container, second) in FINAL, 45, "the new worker's decision")
         assert supervisor.alive()
@@ -196,3 +215,64 @@ def test_a_process_that_cannot_start_stops_the_run(tmp_path):
         assert time.monotonic() - started > 10  # it did wait between the attempts
     finally:
         supervisor.stop()
+
+
+def _launcher():
+    """scripts/supervise's Launcher, loaded without preloading, knowing gunicorn and
+    celery as this environment's console scripts."""
+    spec = importlib.util.spec_from_loader(
+        "supervise", SourceFileLoader("supervise", str(SUPERVISE))
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    launcher = module.Launcher(module.Output(["x"]), preload=False)
+    launcher.scripts = {str(BIN / name): name for name in ("gunicorn", "celery")}
+    return launcher
+
+
+def test_a_line_is_forked_only_when_it_plainly_runs_a_script_of_this_environment():
+    launcher = _launcher()
+    env = base_env(PARLEY_API_BIND="0.0.0.0:9000")
+    api = (ROOT / "Procfile").read_text().splitlines()[0].split(": ", 1)[1]
+    assert launcher.argv(api, env) == [
+        str(BIN / "gunicorn"),
+        "--config",
+        "services/gunicorn_conf.py",
+        "--bind",
+        "0.0.0.0:9000",  # ${PARLEY_API_BIND:-...} expanded as sh would
+        "services.api:create_app()",  # quotes removed as sh would
+    ]
+    assert launcher.argv("celery --app 'a b' worker", base_env())[1:] == ["--app", "a b", "worker"]
+    for command in (
+        "gunicorn x && echo done",  # an operator: the shell runs it
+        "gunicorn x 2>&1",
+        "gunicorn $(echo x)",
+        "gunicorn `echo x`",
+        "exec gunicorn x",
+        "FOO=1 gunicorn x",
+        "sleep 600",  # not a script of this environment
+        "gunicorn 'unbalanced",
+    ):
+        assert launcher.argv(command, base_env()) is None, command
+
+
+def test_the_preloaded_modules_load_without_a_thread_or_a_connection(tmp_path):
+    """What the supervisor imports before forking: every module is there, and none starts
+    a thread (forking copies no thread, only the locks it held)."""
+    check = (
+        "import importlib.util, threading, socket\n"
+        "from importlib.machinery import SourceFileLoader\n"
+        f"loader = SourceFileLoader('supervise', {str(SUPERVISE)!r})\n"
+        "m = importlib.util.module_from_spec(importlib.util.spec_from_loader('supervise', loader))\n"
+        "loader.exec_module(m)\n"
+        "def refuse(*a, **k): raise AssertionError('connected at import')\n"
+        "socket.socket.connect = refuse\n"
+        "print(m.preload_modules(m.Output(['x'])), threading.active_count())\n"
+    )
+    env = base_env(PROMETHEUS_MULTIPROC_DIR=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not preloaded" not in done.stdout, done.stdout
+    assert done.stdout.splitlines()[-1] == "True 1", done.stdout
