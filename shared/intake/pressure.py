@@ -10,8 +10,9 @@ while holding the store's one write lock held the intake writer up with it
 checks, never inside a transaction:
 
 - the intake writer marks the intake busy (a Redis key that expires within a fraction of a
-  second) whenever it commits a batch of :data:`BUSY_BATCH` or more comments, which it does
-  only when many requests queued while it committed the one before;
+  second) whenever its last :data:`BUSY_BATCHES` batches held :data:`BUSY_BATCH` or more
+  comments each on average, which they do only when many requests keep queueing while it
+  commits;
 - while the mark is there, a worker process lets one check run at a time and, after it,
   rests ``PARLEY_CHECK_YIELD`` times as long as that check took (never more than
   :data:`MAX_REST` seconds), so it uses at most a fraction of a CPU;
@@ -26,19 +27,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
 BUSY_KEY = "parley:intake:busy"
-# A batch this large means many requests waited for the commit before it: the writer is
-# the bottleneck. At low load batches hold one or two comments, but a commit slowed by an
-# fsync or the worker's own writes lets a few gather at any rate: with 4, the pipeline
-# benchmark's 100 comments/s marked the intake busy often enough to hold the checks back
-# (submit→published p50 3.5 s instead of 0.2 s); with 12 it never does, while a burst of
-# 32 connections commits 14-17 a batch (bench/README.md, "Whole stack").
+# Many requests waiting for each commit mean the writer is the bottleneck: the intake is
+# busy when its last BUSY_BATCHES batches held BUSY_BATCH or more comments each on average.
+# At low load batches hold one or two comments, but a commit slowed by an fsync, the
+# worker's own writes or another process on the CPU lets some gather at any rate. With 4
+# per batch (one batch), the pipeline benchmark's 100 comments/s marked the intake busy
+# often enough to hold the checks back (submit→published p50 3.5 s instead of 0.2 s). With
+# one batch of 12 it still did on a loaded machine, where a stall of 120 ms is enough: in
+# every run at load 5-9 (2026-12-07), p99 1.5-7.3 s; over three batches, no mark and p99
+# 0.36-0.48 s in the same sitting. A stall shows as one large batch after small ones; a
+# burst of 32 connections commits 14-17 a batch on average, unevenly (23, 5, 23, 5 … as
+# the two api processes take turns), so it is the sum of a few that tells them apart.
 BUSY_BATCH = 12
+BUSY_BATCHES = 3
 # The mark outlives the batch that set it by this long: several of the writer's cycles.
 BUSY_MS = 250
 # A check never rests longer than this, whatever it took.
@@ -47,11 +55,31 @@ MAX_REST = 1.0
 T = TypeVar("T")
 
 
+class Marker:
+    """The writer's judgement of its own pressure, from the sizes of its last batches."""
+
+    def __init__(self):
+        self.recent: deque[int] = deque(maxlen=BUSY_BATCHES)
+        self._lock = threading.Lock()  # an api process alone commits from its threads
+
+    def mark(self, pipe, batch_size: int) -> None:
+        """In the writer's hand-off pipeline (no extra round trip): mark the intake busy if
+        this batch and those just before it say it is."""
+        with self._lock:
+            self.recent.append(batch_size)
+            busy = sum(self.recent) >= BUSY_BATCH * BUSY_BATCHES
+        if busy:
+            pipe.set(BUSY_KEY, 1, px=BUSY_MS)
+
+
+# The process's writer: one (a process of its own, or a thread), or an api process
+# committing its own comments (shared.intake.client.Alone), whose batches it sees alike.
+_marker = Marker()
+
+
 def mark(pipe, batch_size: int) -> None:
-    """In the writer's hand-off pipeline (no extra round trip): mark the intake busy if
-    this batch says it is."""
-    if batch_size >= BUSY_BATCH:
-        pipe.set(BUSY_KEY, 1, px=BUSY_MS)
+    """:meth:`Marker.mark` for this process's writer."""
+    _marker.mark(pipe, batch_size)
 
 
 class Gate:

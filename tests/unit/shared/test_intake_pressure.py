@@ -36,18 +36,42 @@ class FakeRedis:
         return 1 if self.is_busy else 0
 
 
-@pytest.mark.parametrize("size", [0, 1, BUSY_BATCH - 1])
-def test_a_small_batch_leaves_no_mark(size):
-    pipe = Pipe()
-    pressure.mark(pipe, size)
-    assert pipe.calls == []
+def _marks(sizes: list[int]) -> list[bool]:
+    """For each batch of ``sizes`` committed in turn by one writer, whether it set the mark."""
+    marker, marked = pressure.Marker(), []
+    for size in sizes:
+        pipe = Pipe()
+        marker.mark(pipe, size)
+        assert pipe.calls in ([], [(BUSY_KEY, 1, pressure.BUSY_MS)])
+        marked.append(bool(pipe.calls))
+    return marked
 
 
-@pytest.mark.parametrize("size", [BUSY_BATCH, BUSY_BATCH + 1, 500])
-def test_a_full_batch_marks_the_intake_busy_for_a_moment(size):
-    pipe = Pipe()
-    pressure.mark(pipe, size)
-    assert pipe.calls == [(BUSY_KEY, 1, pressure.BUSY_MS)]
+def test_small_batches_leave_no_mark():
+    assert not any(_marks([0, 1, 2, BUSY_BATCH - 1] * 5))
+
+
+def test_one_large_batch_after_small_ones_leaves_no_mark():
+    # A stall of the writer at a steady rate: one batch gathers what arrived meanwhile.
+    assert _marks([1, 1, BUSY_BATCH, 1, 1, 2 * BUSY_BATCH, 1, 1]) == [False] * 8
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [BUSY_BATCH] * 3,
+        [23, 5, 23, 5, 23],  # two api processes taking turns in a burst
+        [BUSY_BATCH * pressure.BUSY_BATCHES],  # the first batch of a flood
+    ],
+)
+def test_batches_large_on_average_mark_the_intake_busy_for_a_moment(sizes):
+    assert _marks(sizes)[-1]
+
+
+def test_the_mark_follows_the_last_batches_only():
+    # three batches of 14 (42 >= 36) mark; then calm batches of 1 take it away
+    assert pressure.BUSY_BATCHES == 3 and BUSY_BATCH == 12
+    assert _marks([14] * 5 + [1] * 3) == [False, False, True, True, True, False, False, False]
 
 
 def test_zero_ratio_never_asks_and_never_waits(monkeypatch):
