@@ -106,6 +106,8 @@ def _no_nul():
     unavailable (a false 503); SQLite took it and found nothing."""
     if "\x00" in request.path:
         raise NotFound()
+    if not request.query_string:
+        return None  # no parameters (request.args would parse the empty string all the same)
     bad = sorted({name for name, value in request.args.items(multi=True) if "\x00" in name + value})
     if bad:
         return problem(

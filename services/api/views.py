@@ -125,7 +125,13 @@ def post_comment(slug: str):
 def _presented_commenter() -> str | None:
     """The reader's commenter token from the header (API clients) or the cookie (the
     demo page's form); a ``commenter_token`` field in the body comes before both."""
-    return request.headers.get(commenter.HEADER) or request.cookies.get(commenter.COOKIE)
+    token = request.headers.get(commenter.HEADER)
+    if token or "HTTP_COOKIE" not in request.environ:
+        # Without a Cookie header there is no cookie to read: request.cookies would walk
+        # every header and build an empty dict for nothing (about 5 % of the app's time
+        # on a comment, in the intake benchmark's profile).
+        return token or None
+    return request.cookies.get(commenter.COOKIE)
 
 
 def _keep_commenter(response, token: str | None):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from shared import commenter, formtoken
 
@@ -22,6 +23,20 @@ def test_a_token_carries_its_key_and_only_ours_are_read():
     assert commenter.read(SECRET, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
     for bad in (None, "", "x" * 1000, "garbage", commenter.issue(SECRET, "")):
         assert commenter.read(SECRET, bad) is None
+
+
+def test_tokens_are_itsdangerous_url_safe_tokens_written_without_compression():
+    """The serializer skips the zlib attempt (its cost, not its result): every token is
+    the one itsdangerous's own URL-safe serializer writes, and it reads tokens both ways."""
+    theirs = URLSafeSerializer(SECRET, salt=commenter.SALT)
+    for number in range(2000):
+        key_id = commenter.key_id_for(SECRET, f"comment-{number}")
+        token = commenter.issue(SECRET, key_id)
+        assert token == theirs.dumps({"k": key_id})
+        assert not token.startswith(".")
+    compressed = theirs.dumps({"k": "a" * 200})  # deflate shortens this one
+    assert compressed.startswith(".")
+    assert commenter.read(SECRET, compressed) == "a" * 200
 
 
 def test_new_keys_are_unguessable_and_stable_per_comment():
