@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shared.articles import moderation_modes
 from shared.classifier import live as classifier
+from shared.intake import pressure
 from shared.models import Comment, CommentHistory, history_row, utcnow
 from shared.moderation.context import rule_context
 from shared.moderation.policy import Decision, decide, heuristic_precheck
@@ -165,10 +166,13 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
         judged.append(None)
     checker = container.spam_checker
     payloads = [ask[3] for ask in asks]
-    if len(payloads) > 1:
-        results = list(container.akismet_pool.map(checker.check, payloads))
-    else:
-        results = [checker.check(payload) for payload in payloads]
+    # While the intake is busy, the check gives up its turn during Akismet's answer
+    # (shared.intake.pressure): a wait on another service costs this machine nothing.
+    with pressure.waiting():
+        if len(payloads) > 1:
+            results = list(container.akismet_pool.map(checker.check, payloads))
+        else:
+            results = [checker.check(payload) for payload in payloads]
     for (index, signals, thresholds, _), result in zip(asks, results, strict=True):
         decision = decide(
             signals,

@@ -170,3 +170,82 @@ def test_checks_queued_during_a_burst_run_side_by_side_once_it_ends():
     for t in [head, *rest]:
         t.join(10)
     assert most[0] > 1
+
+
+def test_a_check_gives_up_its_turn_while_it_waits_for_another_service():
+    # Each check: its own work, then a wait for an answer (Akismet's), then its own work.
+    # At a busy gate the own work stays one at a time; the waits overlap.
+    gate = Gate(FakeRedis(busy=True), 0.001)
+    lock, counts = threading.Lock(), {"own": [0, 0], "wait": [0, 0]}
+
+    def part(kind: str) -> None:
+        with lock:
+            counts[kind][0] += 1
+            counts[kind][1] = max(counts[kind][1], counts[kind][0])
+        time.sleep(0.02)
+        with lock:
+            counts[kind][0] -= 1
+
+    def check() -> None:
+        part("own")
+        with pressure.waiting():
+            part("wait")
+        part("own")
+
+    most_at_once(gate.run, threads=6, hold=0)  # warm the threads' machinery
+    threads = [threading.Thread(target=gate.run, args=(check,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert counts["own"][1] == 1
+    assert counts["wait"][1] > 1
+
+
+def test_waiting_outside_a_busy_gate_does_nothing():
+    with pressure.waiting():
+        pass
+    gate = Gate(FakeRedis(busy=False), 3.0)
+    assert gate.run(lambda: _waited(lambda: "done")) == "done"
+
+
+def _waited(answer):
+    with pressure.waiting():
+        return answer()
+
+
+@given(
+    own=st.floats(min_value=0, max_value=10, allow_nan=False),
+    waited=st.floats(min_value=0, max_value=10, allow_nan=False),
+    ratio=st.floats(min_value=0.001, max_value=100, allow_nan=False),
+    fails=st.booleans(),
+)
+def test_the_rest_leaves_out_the_wait_for_another_service(own, waited, ratio, fails):
+    clock, rests = Clock(), []
+    gate = Gate(FakeRedis(busy=True), ratio, clock=clock)
+
+    def check():
+        clock.now += own / 2
+        with pressure.waiting():
+            clock.now += waited
+            if fails:
+                raise RuntimeError("Akismet failed")
+        clock.now += own / 2
+        return "ok"
+
+    real_sleep = time.sleep
+    time.sleep = rests.append
+    try:
+        if fails:
+            with pytest.raises(RuntimeError):
+                gate.run(check)
+        else:
+            assert gate.run(check) == "ok"
+    finally:
+        time.sleep = real_sleep
+    took = own / 2 if fails else own
+    # (the clock's sums round: a rest of 1e-16 s for none is as good as none)
+    assert len(rests) <= 1
+    assert sum(rests) == pytest.approx(min(MAX_REST, took * ratio), abs=1e-9)
+    # the turn is given back whatever happened: the next check takes it at once
+    assert not gate._one.locked()
