@@ -7,6 +7,7 @@ of process set-up) and their Prometheus multiprocess identity.
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 
 from gunicorn import glogging
@@ -97,6 +98,32 @@ def on_starting(server):
                 ) from None
 
 
+def when_ready(server):
+    """In the api's master, once it listens and before it forks a worker: start the host's
+    intake writer, forked from this process and so sharing the app it preloaded
+    (services/intake_writer.py). Its workers then find the writer there; if it dies, the
+    next request elects another as before."""
+    parley = _parley(server.app, "callable")
+    if parley is None or _service() != "api" or parley.settings.intake_writer != "process":
+        return
+    from services import intake_writer
+    from shared.bootstrap import intake_address
+
+    server.parley_writer = intake_writer.fork_from_master(
+        intake_address(parley.settings), [*server.SIGNALS, signal.SIGCHLD]
+    )
+
+
+def on_exit(server):
+    """In the master, its workers gone: stop the writer it started, which answers what
+    already reached it first."""
+    writer = getattr(server, "parley_writer", None)
+    if writer is not None:
+        from shared.intake.protocol import WAIT_SECONDS
+
+        writer.close(WAIT_SECONDS)
+
+
 def pre_fork(server, worker):
     """In the master: the new worker's CPU, from those of the live workers. And the
     objects the master has made so far leave the garbage collector's generations
@@ -118,7 +145,7 @@ def post_fork(server, worker):
     the server's CPUs: shared/intake/submit.py)."""
     if worker.parley_cpu is not None:
         os.sched_setaffinity(0, {worker.parley_cpu})
-    parley = _parley(worker)
+    parley = _parley(worker, "wsgi")
     if parley is not None:
         parley.after_fork()
 
@@ -133,21 +160,22 @@ def post_worker_init(worker):
     has yet: a writer process takes about a second to start, which the first comment
     would otherwise wait for."""
     sys.setswitchinterval(0.001)
-    parley = _parley(worker)
+    parley = _parley(worker, "wsgi")
     if parley is not None and _service() == "api":
         parley.committer.connect_soon()
 
 
-def _parley(worker):
-    """The container of the app this worker serves, if it has one."""
-    return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("parley")
+def _parley(holder, attribute: str):
+    """The container of the app ``holder`` (a worker's ``wsgi``, the master's app's
+    ``callable``) serves, if it has one."""
+    return getattr(getattr(holder, attribute, None), "extensions", {}).get("parley")
 
 
 def worker_exit(server, worker):
     """The api process that started the host's intake writer stops it, after its own last
     requests; the writer answers the comments that already reached it before it exits, and
     the next request elects another writer."""
-    parley = _parley(worker)
+    parley = _parley(worker, "wsgi")
     if parley is not None:
         parley.close_committer()
 

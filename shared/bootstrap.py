@@ -182,15 +182,21 @@ def intake_writer_parts(container: Container) -> tuple[RowWriter, Callable[[list
     return rows, lambda committed: hand_off(container, committed)
 
 
+def intake_address(settings: Settings) -> str:
+    """The socket name of the host's intake writer for this stack's stores and Redis."""
+    from shared.intake.protocol import socket_address
+
+    return socket_address(settings.database_url, settings.articles_url, settings.redis_url)
+
+
 def make_committer(container: Container) -> GroupCommitter:
     """This process's end of the host's intake writer for this stack's stores."""
     from shared.intake.committer import GroupCommitter
-    from shared.intake.protocol import socket_address
 
     settings = container.settings
     return GroupCommitter(
         *intake_writer_parts(container),
-        socket_address(settings.database_url, settings.articles_url, settings.redis_url),
+        intake_address(settings),
         writer_command=(
             partial(_writer_command, settings) if settings.intake_writer == "process" else None
         ),

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from shared.models import PublishedComment
 from tests.support import factories
 from tests.support.factories import put_article, reader
-from tests.support.procs import BIN, children, descendants, stack_env, wait_for
+from tests.support.procs import BIN, children, stack_env, wait_for
 from tests.support.stack import API, DASHBOARD, Running
 from tests.support.stores import sqlite_store
 
@@ -226,12 +226,17 @@ def _writer_pids(api) -> list[int]:
     return pids
 
 
-def test_the_intake_writer_is_a_child_of_an_api_worker_free_to_use_every_cpu(stack):
+def test_the_intake_writer_is_forked_from_the_api_master_sharing_its_pages(stack):
     api = stack["procs"][0]
     submit(stack["client"], f"Who writes this one? {uuid.uuid4().hex}")
     writer = _writer_pids(api)[-1]
     master = api.popen.pid
-    assert writer in descendants(master) and writer not in children(master)
+    # The master forks it before its workers, from the app it preloaded.
+    assert writer in children(master)
+    assert "the api master started the host's intake writer" in api.log()
+    with open(f"/proc/{writer}/smaps_rollup") as rollup:
+        shared = sum(int(line.split()[1]) for line in rollup if line.startswith("Shared_"))
+    assert shared > 20 * 1024, f"{shared} KiB shared"  # started afresh it shares ~0
     # The workers may each keep to one CPU (PARLEY_HTTP_CPU_AFFINITY); the writer keeps
     # the server's CPUs, so its work goes where there is room.
     assert os.sched_getaffinity(writer) == os.sched_getaffinity(master)
@@ -258,6 +263,8 @@ def test_kill_9_of_the_intake_writer_elects_another_and_loses_nothing(stack):
         with httpx.Client(base_url=url, timeout=10) as client:
             ids.append(submit(client, f"After the writer died, comment {n} {uuid.uuid4().hex}."))
     wait_for(lambda: _writer_pids(api)[-1] != writer, 10, "a new writer to be logged")
+    # The new one was elected by a worker, which started it afresh.
+    assert _writer_pids(api)[-1] not in children(api.popen.pid)
     engine = sa.create_engine(stack["db"])
     with engine.connect() as conn:
         stored = conn.execute(

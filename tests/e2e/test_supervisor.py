@@ -153,9 +153,17 @@ def test_a_killed_worker_comes_back_and_ctrl_c_stops_all(tmp_path):
         assert supervisor.alive()
         assert "restarting worker" in supervisor.log()
 
+        # The intake writer, forked from the api's master (services/intake_writer.py).
+        writers = [
+            pid
+            for pid in descendants(supervisor.popen.pid)
+            if "services.intake_writer" in cmdline(pid)
+        ]
+        assert [int(stat_fields(pid)[1]) for pid in writers] == [after["api"]], writers
+
         supervisor.popen.send_signal(signal.SIGINT)  # Ctrl-C: the terminal signals us only
         assert supervisor.popen.wait(60) == 130, supervisor.log()[-3000:]
-        left = [pid for pid in after.values() if cmdline(pid)]
+        left = [pid for pid in [*after.values(), *writers] if cmdline(pid)]
         assert not left, f"still running: {[cmdline(pid) for pid in left]}"
         log = supervisor.log()
         assert "all processes stopped" in log and "SIGKILL" not in log, log[-3000:]
