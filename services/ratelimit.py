@@ -58,7 +58,7 @@ class SubmissionLimiter:
     def hit(self, ip: str) -> None:
         """Count one accepted comment from ``ip``: keep the place :meth:`retry_after` held
         for it (or, if none was held, count it now)."""
-        if g.get("parley_rate_places", {}).pop(ip, None) is None and self.enabled:
+        if self.enabled and g.get("parley_rate_places", {}).pop(ip, None) is None:
             self._counter.take(self._limits(ip))
 
 
