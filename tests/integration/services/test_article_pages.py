@@ -5,6 +5,7 @@ with the comment count and the form on every page; a bad ``cursor`` is a 4xx pag
 from __future__ import annotations
 
 import base64
+import importlib
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -169,3 +170,27 @@ def test_the_front_page_pages_the_demo_article(client, container):
     assert len(COMMENT_ID.findall(html)) == 50
     second = client.get(Links(html).hrefs["next"]).get_data(as_text=True)
     assert len(COMMENT_ID.findall(second)) == 10
+
+
+def test_the_count_is_read_at_most_once_a_second_but_the_comments_every_time(
+    client, container, article, monkeypatch
+):
+    pages = importlib.import_module("services.api.pages")  # the module, not its blueprint
+    clock = [1000.0]
+    monkeypatch.setattr(pages.time, "monotonic", lambda: clock[0])
+    publish_many(container, article, 2)
+    assert "2 comments" in client.get(f"/articles/{article}").get_data(as_text=True)
+    with session_scope(container.stores.articles) as session:
+        session.add(
+            PublishedComment(
+                id="f" * 32,
+                article_slug=article,
+                author_name="Late reader",
+                content="just published",
+                published_at=datetime(2026, 12, 1, tzinfo=UTC),
+            )
+        )
+    html = client.get(f"/articles/{article}").get_data(as_text=True)
+    assert "2 comments" in html and "just published" in html  # the list is never stale
+    clock[0] += pages.COUNT_SECONDS
+    assert "3 comments" in client.get(f"/articles/{article}").get_data(as_text=True)
