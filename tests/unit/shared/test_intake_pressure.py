@@ -95,6 +95,21 @@ def test_a_busy_intake_lets_one_check_run_at_a_time():
     assert _inside_at_once(Gate(FakeRedis(busy=True), 0.001)) == 1
 
 
+def _run_recording_rests(gate: Gate, check, fails: bool, rests: list) -> None:
+    """Run ``check`` through ``gate``, the rests it takes appended to ``rests`` instead of
+    slept; it raises RuntimeError if ``fails``, else answers "ok"."""
+    real_sleep = time.sleep
+    time.sleep = rests.append
+    try:
+        if fails:
+            with pytest.raises(RuntimeError):
+                gate.run(check)
+        else:
+            assert gate.run(check) == "ok"
+    finally:
+        time.sleep = real_sleep
+
+
 def test_a_redis_that_cannot_answer_means_quiet():
     assert _inside_at_once(Gate(FakeRedis(fail=True), 3.0)) > 1
 
@@ -122,16 +137,7 @@ def test_the_rest_is_ratio_times_the_check_and_bounded(took, ratio, fails):
             raise RuntimeError("the check failed")
         return "ok"
 
-    real_sleep = time.sleep
-    time.sleep = rests.append
-    try:
-        if fails:
-            with pytest.raises(RuntimeError):
-                gate.run(check)
-        else:
-            assert gate.run(check) == "ok"
-    finally:
-        time.sleep = real_sleep
+    _run_recording_rests(gate, check, fails, rests)
     expected = min(MAX_REST, took * ratio)
     if expected > 0:
         assert rests == [pytest.approx(expected)]
@@ -232,16 +238,7 @@ def test_the_rest_leaves_out_the_wait_for_another_service(own, waited, ratio, fa
         clock.now += own / 2
         return "ok"
 
-    real_sleep = time.sleep
-    time.sleep = rests.append
-    try:
-        if fails:
-            with pytest.raises(RuntimeError):
-                gate.run(check)
-        else:
-            assert gate.run(check) == "ok"
-    finally:
-        time.sleep = real_sleep
+    _run_recording_rests(gate, check, fails, rests)
     took = own / 2 if fails else own
     # (the clock's sums round: a rest of 1e-16 s for none is as good as none)
     assert len(rests) <= 1
