@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, Table, bindparam, insert
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from shared.batchinsert import PreparedInsert
 from shared.intake.protocol import COMMENT_FIELDS, CommentsClosed, Duplicate, NoSuchArticle
 from shared.models import Comment, CommentHistory, history_row, utcnow
 
@@ -21,78 +22,6 @@ log = logging.getLogger(__name__)
 
 _STAMPED = ("created_at", "updated_at")
 _HISTORY_FIELDS = ("comment_id", "at", "actor", "action", "from_status", "to_status", "note")
-_UNSET = object()
-
-
-def _each(process, values: list) -> list:
-    """``process`` applied to each of ``values``, converting a run of equal values once: a
-    batch shares its timestamp, and every new comment starts with the same empty reasons
-    and verdict (bind processors are pure functions of the value)."""
-    out = []
-    last = last_out = _UNSET
-    for value in values:
-        if value is not last and not (type(value) is type(last) and value == last):
-            last, last_out = value, process(value)
-        out.append(last_out)
-    return out
-
-
-class _PreparedInsert:
-    """An INSERT compiled once for a dialect, with parameters converted by the column
-    types' own bind processors (what SQLAlchemy would do for each row, without rebuilding
-    its execution context per row).
-
-    On a driver with positional parameters (SQLite) a batch is one multi-row statement:
-    the driver's executemany steps once per row, and each step lets go of the GIL. In a
-    process whose request threads all want the GIL back, every such hand-over can cost the
-    writer a whole switch interval, and the batch's rows wait for it.
-    """
-
-    # Bound parameters per statement: SQLite's historical limit, well below today's.
-    MAX_PARAMETERS = 999
-
-    def __init__(self, table: Table, names: tuple[str, ...], engine: Engine):
-        dialect = engine.dialect
-        compiled = (
-            insert(table).values({name: bindparam(name) for name in names}).compile(dialect=dialect)
-        )
-        self.sql = str(compiled)
-        self.names = tuple(compiled.positiontup) if dialect.positional else names
-        self.positional = dialect.positional
-        self.processors = [
-            (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in self.names
-        ]
-        if self.positional:
-            head, values = self.sql.rsplit(" VALUES ", 1)
-            self._head, self._values = head + " VALUES ", values
-            self._per_statement = max(1, self.MAX_PARAMETERS // len(self.names))
-            self._sql_for: dict[int, str] = {}
-
-    def _converted(self, rows: list[dict]) -> list[tuple]:
-        columns = []
-        for name, process in self.processors:
-            values = [row[name] for row in rows]
-            columns.append(values if process is None else _each(process, values))
-        return list(zip(*columns, strict=True))
-
-    def execute(self, conn, rows: list[dict]) -> None:
-        """Insert ``rows`` on the SQLAlchemy connection ``conn``."""
-        converted = self._converted(rows)
-        if not self.positional:
-            conn.exec_driver_sql(
-                self.sql, [dict(zip(self.names, values, strict=True)) for values in converted]
-            )
-            return
-        step = self._per_statement
-        for start in range(0, len(converted), step):
-            chunk = converted[start : start + step]
-            sql = self._sql_for.get(len(chunk))
-            if sql is None:
-                sql = self._sql_for[len(chunk)] = self._head + ", ".join(
-                    [self._values] * len(chunk)
-                )
-            conn.exec_driver_sql(sql, tuple(value for values in chunk for value in values))
 
 
 class RowWriter:
@@ -107,8 +36,13 @@ class RowWriter:
     def __init__(self, engine: Engine, articles):
         self.engine = engine
         self.articles = articles  # slug -> (permalink, comments open) or None
-        self._comments = _PreparedInsert(Comment.__table__, COMMENT_FIELDS + _STAMPED, engine)
-        self._history = _PreparedInsert(CommentHistory.__table__, _HISTORY_FIELDS, engine)
+        # One multi-row statement a batch (see PreparedInsert's multirow).
+        self._comments = PreparedInsert(
+            Comment.__table__, COMMENT_FIELDS + _STAMPED, engine.dialect, multirow=True
+        )
+        self._history = PreparedInsert(
+            CommentHistory.__table__, _HISTORY_FIELDS, engine.dialect, multirow=True
+        )
 
     def write(self, rows: list[dict]) -> list[BaseException | None]:
         """Insert ``rows``; one outcome per row: None (committed), :class:`NoSuchArticle`,
