@@ -51,6 +51,15 @@ def acyclic(parents: list[int | None]) -> list[int | None]:
     return [None if p == i else p for i, p in enumerate(fixed)]
 
 
+def _publish_only(stack, rows: list[dict]) -> None:
+    """Make ``rows`` the only published comments of the stack."""
+    engine = sa.create_engine(stack.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(PublishedComment))
+        conn.execute(sa.insert(PublishedComment), rows)
+    engine.dispose()
+
+
 @pytest.mark.timeout(300)
 @settings(
     max_examples=12,
@@ -81,11 +90,7 @@ def test_every_comment_once_under_its_shown_parent(page, w, site, shape):  # noq
         )
         for i, p in enumerate(parents)
     ]
-    engine = sa.create_engine(stack.database_url)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(PublishedComment))
-        conn.execute(sa.insert(PublishedComment), rows)
-    engine.dispose()
+    _publish_only(stack, rows)
     page.goto(site.url("/talks.html"))
     expect(page.locator("[data-comment-id]")).to_have_count(len(rows))
     where = dict(page.evaluate(READ))
@@ -140,11 +145,7 @@ def test_the_newest_comments_show_first_and_replies_read_oldest_first(page, w, s
         )
         for j, cid in enumerate(replies)
     ]
-    engine = sa.create_engine(stack.database_url)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(PublishedComment))
-        conn.execute(sa.insert(PublishedComment), rows)
-    engine.dispose()
+    _publish_only(stack, rows)
     page.goto(site.url("/talks.html"))
     expect(page.locator("[data-comment-id]")).to_have_count(200)
     shown = page.evaluate(TOP)
