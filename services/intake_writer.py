@@ -126,14 +126,11 @@ def fork_from_master(address: str, inherited_signals: list[int]) -> ForkedWriter
     if threading.active_count() > 1:  # forking copies no thread, only the locks it holds
         log.warning("the api master runs threads; its workers will start the intake writer")
         return None
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        listener.bind(address)
-    except OSError:
-        listener.close()  # taken: a writer already serves this host's stack
+    from shared.intake.committer import bind_name
+
+    listener = bind_name(address)
+    if listener is None:  # taken: a writer already serves this host's stack
         return None
-    listener.listen(256)
-    listener.setblocking(False)
     read, write = os.pipe()
     gc.freeze()  # as before each worker's fork: the shared pages stay shared
     pid = os.fork()

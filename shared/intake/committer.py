@@ -71,6 +71,22 @@ log = logging.getLogger(__name__)
 CONFIRM_PAUSE = 0.2
 
 
+def bind_name(address: str) -> socket.socket | None:
+    """The writer's socket name ``address`` taken by this process: the listening socket,
+    non-blocking; None if another process holds the name."""
+    if not address.startswith("\0") and os.path.exists(address):
+        os.unlink(address)  # a file of this very process id: stale
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(address)
+    except OSError:
+        listener.close()
+        return None
+    listener.listen(256)
+    listener.setblocking(False)
+    return listener
+
+
 class GroupCommitter:
     """A process's end of the host's intake writer; see the module docstring."""
 
@@ -212,17 +228,10 @@ class GroupCommitter:
         """Become the host's writer unless another process already is."""
         if self.serving and self._pid == os.getpid():
             return
-        if not self.address.startswith("\0") and os.path.exists(self.address):
-            os.unlink(self.address)  # a file of this very process id: stale
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            listener.bind(self.address)
-        except OSError:
-            listener.close()  # taken: another process won
+        listener = bind_name(self.address)
+        if listener is None:  # taken: another process won
             time.sleep(0.005)
             return
-        listener.listen(256)
-        listener.setblocking(False)
         self._pid = os.getpid()
         if self.writer_command is not None:
             try:
