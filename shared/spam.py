@@ -175,6 +175,29 @@ class RewritingTransport(httpx.HTTPTransport):
         self.close()
 
 
+class _Client(httpx.Client):
+    """``httpx.Client`` whose answers are freed as soon as they are dropped.
+
+    httpx binds each response's body to the response (``response.stream`` refers to a
+    wrapper that refers back to the response, to set ``response.elapsed`` once the body is
+    closed), so every answer, with its request, headers and connection-pool bookkeeping
+    (about 45 objects a call), stayed in memory as a reference cycle until the interpreter's
+    cyclic collector found it. In a worker draining a backlog those cycles were nearly all
+    of the collector's work: full collections of ~17,000 objects every few seconds, each
+    holding the interpreter 75-130 ms (bench/README.md, "The worker's collector pauses";
+    encode/httpx#3733). Once the body is read and closed the wrapper has done its job, so
+    the response is given a plain stream of the body it already holds.
+    """
+
+    def send(
+        self, request: httpx.Request, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        response = super().send(request, stream=stream, **kwargs)
+        if not stream:  # read and closed by send(): response.elapsed is set
+            response.stream = httpx.ByteStream(response.content)
+        return response
+
+
 def _classify(exc: Exception) -> tuple[str, str, int | None]:
     """(error kind, short description, HTTP status) of an exception from the client."""
     if isinstance(exc, akismet.APIKeyError):
@@ -218,7 +241,7 @@ class AkismetChecker:
         self._key_alarm_raised = False
         self._key_lock = threading.Lock()
         self._transport = RewritingTransport(settings.akismet_api_url, transport)
-        self._http = httpx.Client(
+        self._http = _Client(
             timeout=settings.akismet_timeout,
             headers={"User-Agent": akismet.USER_AGENT},
             transport=self._transport,
