@@ -139,6 +139,22 @@ def base_env(**values) -> dict:
     return env
 
 
+def probe(code: str, timeout: float = 60) -> str:
+    """Run ``code`` in a fresh interpreter from the repository's root, with
+    :func:`base_env`'s environment, as a process of the stack would start; its standard
+    output. Fails with the end of its standard error if it does not exit with 0."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 def _answering(proc: Proc, url: str, path: str) -> str:
     """``url`` once ``proc`` answers GET ``path`` with 200; stops it and fails otherwise."""
     try:

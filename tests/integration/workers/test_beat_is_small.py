@@ -7,11 +7,8 @@ starts them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.support.paths import REPO_ROOT
-from tests.support.procs import base_env
+from tests.support.procs import probe
 
 PROBE = """
 import json, sys
@@ -26,16 +23,7 @@ print(json.dumps({{"include": list(workers.app.app.conf.include),
 
 
 def _probe(role: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(role=role)],
-        cwd=REPO_ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    return json.loads(probe(PROBE.format(role=role)))
 
 
 def test_beat_loads_no_task_code():

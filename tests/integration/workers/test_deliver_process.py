@@ -4,11 +4,7 @@ scientific stack nor a web framework (issue 24)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.support.paths import REPO_ROOT
-from tests.support.procs import base_env
+from tests.support.procs import probe
 
 PROBE = """
 import sys
@@ -23,15 +19,6 @@ print(heavy, sorted(t for t in app.tasks if t.startswith("parley.")))
 
 
 def test_the_deliver_process_loads_only_its_tasks():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=REPO_ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    heavy, tasks = result.stdout.strip().splitlines()[-1].split("] ", 1)
+    heavy, tasks = probe(PROBE).strip().splitlines()[-1].split("] ", 1)
     assert heavy == "[", f"the deliver process imported {heavy}]"
     assert "parley.deliver_webhook" in tasks and "parley.check_comment" not in tasks

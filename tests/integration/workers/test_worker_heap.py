@@ -6,11 +6,8 @@ store's write lock). A fresh interpreter, as the Procfile starts the worker."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.support.paths import REPO_ROOT
-from tests.support.procs import base_env
+from tests.support.procs import probe
 
 PROBE = """
 import gc, json, sys
@@ -26,16 +23,7 @@ print(json.dumps({"receivers": receivers, "tracked": tracked,
 
 
 def test_the_worker_freezes_its_start_up_heap_once_ready():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=REPO_ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    found = json.loads(result.stdout)
+    found = json.loads(probe(PROBE))
     # After the heartbeat's hook, which builds the container that the freeze should cover.
     assert found["receivers"].index("_freeze_heap") > found["receivers"].index("_start_heartbeat")
     assert found["tracked"] > 50_000  # the code and the app: what a collection would scan
