@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import subprocess
-import sys
 import time
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
@@ -38,6 +36,7 @@ from tests.support.procs import (
     base_env,
     descendants,
     free_port,
+    probe,
     stack_values,
     start_redis,
     stat_fields,
@@ -278,12 +277,10 @@ def test_the_preloaded_modules_load_without_a_thread_or_a_connection(tmp_path):
         "print(m.preload_modules(m.Output(['x'])), threading.active_count())\n"
         "import sys; print('psycopg' in sys.modules)\n"
     )
-    env = base_env(  # PostgreSQL's driver is loaded too for a PostgreSQL store
-        PROMETHEUS_MULTIPROC_DIR=tmp_path, PARLEY_DATABASE_URL="postgresql://nobody@127.0.0.1/x"
+    out = probe(  # PostgreSQL's driver is loaded too for a PostgreSQL store
+        check,
+        PROMETHEUS_MULTIPROC_DIR=tmp_path,
+        PARLEY_DATABASE_URL="postgresql://nobody@127.0.0.1/x",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert "not preloaded" not in done.stdout, done.stdout
-    assert done.stdout.splitlines()[-2:] == ["True 1", "True"], done.stdout
+    assert "not preloaded" not in out, out
+    assert out.splitlines()[-2:] == ["True 1", "True"], out

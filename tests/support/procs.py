@@ -139,14 +139,15 @@ def base_env(**values) -> dict:
     return env
 
 
-def probe(code: str, timeout: float = 60) -> str:
+def probe(code: str, timeout: float = 60, **values) -> str:
     """Run ``code`` in a fresh interpreter from the repository's root, with
-    :func:`base_env`'s environment, as a process of the stack would start; its standard
-    output. Fails with the end of its standard error if it does not exit with 0."""
+    :func:`base_env`'s environment and ``values``, as a process of the stack would start;
+    its standard output. Fails with the end of its standard error if it does not exit
+    with 0."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
-        env=base_env(),
+        env=base_env(**values),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -18,9 +18,6 @@ surface and /metrics.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,10 +26,8 @@ from services.dashboard import create_app as create_dashboard
 from services.metrics_view import create_metrics_app
 from shared.config import load_settings, settings_env
 from tests.support.factories import ADMIN, ADMIN_TOKEN, GOOD, held, put_article
-from tests.support.paths import REPO_ROOT
-from tests.support.procs import base_env
+from tests.support.procs import probe
 
-ROOT = REPO_ROOT
 ARTICLE = {"title": "Talks", "url": "https://news.example/talks"}
 # (method, path, JSON body) of every admin operation.
 ADMIN_CALLS = [
@@ -244,16 +239,7 @@ def test_a_fresh_process_shows_every_known_series_at_zero(container, tmp_path, m
     if multiprocess:
         (tmp_path / "metrics").mkdir()
         extra["PROMETHEUS_MULTIPROC_DIR"] = tmp_path / "metrics"
-    result = subprocess.run(
-        [sys.executable, "-c", FRESH_SCRAPE],
-        cwd=ROOT,
-        env=base_env(**settings_env(container.settings), **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    scraped = samples(result.stdout)
+    scraped = samples(probe(FRESH_SCRAPE, **settings_env(container.settings), **extra))
     missing = [
         (name, labels)
         for name, labels in expected_zeros()
