@@ -247,8 +247,8 @@ def relay_after_commit(container: Container, comment_ids) -> int:
     if not ids:
         return 0
     try:
-        with container.stores.moderation_read() as session:
-            rows = session.execute(_PENDING_OF, {"o_comments": ids}).all()
+        with container.stores.moderation_read_engine.connect() as conn:  # Core: rows only
+            rows = conn.execute(_PENDING_OF, {"o_comments": ids}).all()
         return _send(container, rows)
     except Exception as exc:  # Redis down, or the database: the periodic relay sends them
         log.warning(

@@ -142,15 +142,19 @@ def rule_context(
     trial_lists, stored_modes = cache.modes(session)
     values = effective(settings, overrides)
     since = utcnow() - timedelta(hours=settings.duplicate_window_hours)
-    approved, spam, similar = session.execute(
-        _HISTORY,
-        {
-            "h_id": comment.id,
-            "h_key": comment.author_key,
-            "h_hash": comment.content_hash,
-            "h_since": since,
-        },
-    ).one()
+    approved, spam, similar = (
+        session.connection()
+        .execute(  # Core: no ORM entities to load
+            _HISTORY,
+            {
+                "h_id": comment.id,
+                "h_key": comment.author_key,
+                "h_hash": comment.content_hash,
+                "h_since": since,
+            },
+        )
+        .one()
+    )
     ctx = RuleContext.from_lists(
         None,
         lists,

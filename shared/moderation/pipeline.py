@@ -10,6 +10,7 @@ nothing to claim and returns.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -26,8 +27,8 @@ from shared.moderation.policy import Decision, decide, heuristic_precheck
 from shared.moderation.publishing import insert_public_rows, public_row, publish_comment
 from shared.moderation.rules import CommentFacts, evaluate
 from shared.moderation.transitions import Outbox, move_events
+from shared.ops import series
 from shared.ops.metrics import CHECK_SECONDS, COMMENTS_DECIDED
-from shared.ops.series import record_decisions
 from shared.spam import akismet_payload
 
 if TYPE_CHECKING:
@@ -94,9 +95,13 @@ _CLAIM_HELD = _claim_where(
 _LOAD = select(Comment).where(Comment.id.in_(bindparam("c_ids", expanding=True)))
 
 
-def claim(container: Container, comment_ids: list[str], recheck: bool = False) -> list[Claimed]:
+def claim(
+    container: Container, comment_ids: list[str], recheck: bool = False, session=None
+) -> list[Claimed]:
     """Take the lease on those of ``comment_ids`` that are ours to check, in one short write
-    transaction; the others (decided, or leased to a live worker) are left alone."""
+    transaction; the others (decided, or leased to a live worker) are left alone. The
+    rows are loaded in ``session`` (a read session of the moderation store), or in one of
+    their own."""
     now = utcnow()
     with container.stores.moderation_engine.begin() as conn:
         claimed = conn.execute(
@@ -113,8 +118,8 @@ def claim(container: Container, comment_ids: list[str], recheck: bool = False) -
     # The rows are loaded after the commit: the write lock (SQLite has one for the whole
     # database) is held for the update alone. Should anyone move a row meanwhile, the
     # record's guard (status and token) refuses this worker's decision.
-    with container.stores.moderation_read() as session:
-        comments = session.scalars(_LOAD, {"c_ids": list(tokens)}).all()
+    with nullcontext(session) if session is not None else container.stores.moderation_read() as s:
+        comments = s.scalars(_LOAD, {"c_ids": list(tokens)}).all()
     return [Claimed(comment, tokens[comment.id]) for comment in comments]
 
 
@@ -136,19 +141,28 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
     """Rules, then Akismet for the comments the rules did not settle; no transaction is
     open meanwhile. The Akismet calls of a batch run side by side. A recheck (``recheck``,
     or a lease on a comment decided before) tells Akismet ``recheck_reason=retry``."""
-    settings = container.settings
-    # Read outside any write transaction: SQLite's single write lock is held only for
-    # the claim and the record.
     with container.stores.moderation_read() as session:
-        contexts = [
-            rule_context(session, settings, container.policy_cache, lease.comment)
-            for lease in leases
-        ]
-        model = classifier.current_model(container, session)
-    # The articles' moderation modes as they are now (pre-moderation holds what would be
-    # published): one query per batch, on the article store.
-    with container.stores.articles_read() as session:
-        modes = moderation_modes(session, {lease.comment.article_slug for lease in leases})
+        planned = _plan(container, session, leases, recheck)
+    return _ask(container, leases, *planned)
+
+
+def _plan(container: Container, session, leases: list[Claimed], recheck: bool):
+    """What the batch needs read: each comment's rule context and the classifier's model,
+    in ``session``; the articles' moderation modes as they are now (pre-moderation holds
+    what would be published), in the same session when both stores are one database.
+    Then the rules: the comments they settle, and the Akismet questions for the rest."""
+    settings = container.settings
+    stores = container.stores
+    contexts = [
+        rule_context(session, settings, container.policy_cache, lease.comment) for lease in leases
+    ]
+    model = classifier.current_model(container, session)
+    slugs = {lease.comment.article_slug for lease in leases}
+    if stores.articles_read_engine is stores.moderation_read_engine:
+        modes = moderation_modes(session, slugs)
+    else:
+        with stores.articles_read() as articles:
+            modes = moderation_modes(articles, slugs)
     judged: list[Judged | None] = []
     asks = []  # (index, signals, thresholds, payload)
     for lease, (ctx, thresholds) in zip(leases, contexts, strict=True):
@@ -164,15 +178,20 @@ def judge(container: Container, leases: list[Claimed], recheck: bool = False) ->
         )
         asks.append((len(judged), signals, thresholds, payload))
         judged.append(None)
+    return judged, asks, modes
+
+
+def _ask(container: Container, leases: list[Claimed], judged: list, asks: list, modes: dict):
+    """Akismet's answers to ``asks``, side by side, and the decisions they make."""
     checker = container.spam_checker
     payloads = [ask[3] for ask in asks]
     # While the intake is busy, the check gives up its turn during Akismet's answer
     # (shared.intake.pressure): a wait on another service costs this machine nothing.
     with pressure.waiting():
-        if len(payloads) > 1:
-            results = list(container.akismet_pool.map(checker.check, payloads))
-        else:
-            results = [checker.check(payload) for payload in payloads]
+        # The first question is asked by this thread, the others by the pool meanwhile.
+        others = [container.akismet_pool.submit(checker.check, p) for p in payloads[1:]]
+        results = [checker.check(payloads[0])] if payloads else []
+        results += [future.result() for future in others]
     for (index, signals, thresholds, _), result in zip(asks, results, strict=True):
         decision = decide(
             signals,
@@ -192,15 +211,33 @@ def check_comments(
     """Check and decide a batch (one intake commit's comments): one transaction claims
     them, one records the decisions. Returns each comment's new status, or None where
     there was nothing to do (a redelivered batch skips what was decided)."""
-    leases = claim(container, comment_ids, recheck)
-    if not leases:
+    # The ops series' increments of the check (its Akismet requests, its decisions) are
+    # written together at the end.
+    with series.batched():
+        statuses = _check(container, comment_ids, recheck)
+    if statuses is None:
         return [None] * len(comment_ids)
+    return [statuses.get(comment_id) for comment_id in comment_ids]
+
+
+def _check(container: Container, comment_ids: list[str], recheck: bool) -> dict | None:
+    # One read session for the batch's reads (the rows, their contexts, the model, the
+    # modes), closed before Akismet is asked: a read open across the answers would keep
+    # SQLite from checkpointing its log meanwhile.
+    with container.stores.moderation_read() as session:
+        leases = claim(container, comment_ids, recheck, session)
+        if not leases:
+            return None
+        try:
+            planned = _plan(container, session, leases, recheck)
+        except Exception:
+            release(container, leases)
+            raise
     try:
-        statuses = record(container, judge(container, leases, recheck), recheck)
+        return record(container, _ask(container, leases, *planned), recheck)
     except Exception:
         release(container, leases)
         raise
-    return [statuses.get(comment_id) for comment_id in comment_ids]
 
 
 _RELEASE = (
@@ -379,5 +416,5 @@ def record(container: Container, judged: list[Judged], recheck: bool) -> dict[st
             publish_comment(container, comment.id)
             status = "published"
         statuses[comment.id] = status
-    record_decisions(container.settings.redis_url, timings)
+    series.record_decisions(container.settings.redis_url, timings)
     return statuses

@@ -19,7 +19,13 @@ from services import http
 from shared import logs, taskqueue
 from shared.moderation import pipeline
 from shared.ops import collector, heartbeat
-from shared.ops.series import ops_series, percentile, record_akismet, record_decisions
+from shared.ops.series import (
+    batched,
+    ops_series,
+    percentile,
+    record_akismet,
+    record_decisions,
+)
 from shared.ops.series import sample as sample_ops_series
 from tests.support.metrics import (
     SUBMIT_RULE,
@@ -133,6 +139,35 @@ def test_recording_never_raises_with_redis_down():
     record_decisions("redis://127.0.0.1:1/0", [("published", 0.4)])
     record_akismet("redis://127.0.0.1:1/0", "comment-check", "timeout", 5.0)
     record_decisions(None, [("held", None)])
+
+
+def _series_fields(redis_client) -> dict[str, int]:
+    """Every minute's fields added up (a test may straddle a minute)."""
+    total: dict[str, int] = {}
+    for key in redis_client.keys("parley:ops:minute:*"):
+        for name, amount in redis_client.hgetall(key).items():
+            total[name] = total.get(name, 0) + int(amount)
+    return total
+
+
+def test_a_checks_increments_are_written_together_at_its_end(container, redis_client):
+    url = container.settings.redis_url
+    with batched():
+        record_akismet(url, "comment-check", "ok", 0.2)
+        with batched():  # nested: the outer one writes
+            record_akismet(url, "comment-check", "timeout", 0.3)
+        record_decisions(url, [("published", 0.4), ("published", 0.5)])
+        assert _series_fields(redis_client) == {}
+    written = _series_fields(redis_client)
+    assert written["akismet:requests"] == 2 and written["akismet:errors"] == 1
+    assert written["decided:published"] == 2
+    record_decisions(url, [("held", None)])  # outside: at once, as before
+    assert _series_fields(redis_client)["decided:held"] == 1
+
+
+def test_a_batch_with_redis_down_does_not_raise():
+    with batched():
+        record_decisions("redis://127.0.0.1:1/0", [("published", 0.4)])
 
 
 def test_ops_series_shape_and_samples(container, redis_client):
