@@ -12,7 +12,9 @@ Why one writer per host rather than one per process: the fixed costs of a batch 
 commit and its fsync, the Celery message, the Redis round trip) are shared by every
 comment that arrived meanwhile, on any process, and SQLite's single write lock has one
 holder instead of several processes queueing for it. While one batch commits, the next
-one gathers in the socket buffers: no timer, and no waiting when a comment arrives alone.
+one gathers in the socket buffers. While comments keep coming, a small batch waits a
+moment for more (:data:`~shared.intake.server.LINGER_SECONDS`), as each batch is one check
+task; a comment after a quiet spell does not wait.
 
 The writer is elected by the socket itself: the first api process to bind the socket's
 name serves, the others connect. On Linux the name lives in the abstract namespace, so it

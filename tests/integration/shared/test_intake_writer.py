@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from shared.intake import server
 from shared.intake.committer import GroupCommitter
 from shared.intake.protocol import (
     COMMENT_FIELDS,
@@ -215,6 +216,44 @@ def test_concurrent_requests_share_batches(writer_pair, handed_off, container):
     batches = [len(rows) for rows in handed_off[before:]]
     assert sum(batches) == 40
     assert max(batches) > 1, "40 requests at once were committed one by one"
+
+
+def test_comments_in_quick_succession_share_a_batch(writer_pair, handed_off, monkeypatch):
+    # A linger far longer than the test: only a batch that fills ends it early.
+    monkeypatch.setattr(server, "LINGER_SECONDS", 30.0)
+    monkeypatch.setattr(server, "LINGER_AFTER", 30.0)
+    first, _ = writer_pair
+    first.insert(_row(0))  # elects; the first batch has no batch before it and does not wait
+    threads = [
+        threading.Thread(target=writer_pair[n % 2].insert, args=(_row(n),))
+        for n in range(1, server.LINGER_UNTIL + 1)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert time.monotonic() - started < 20, "the batch waited although it was full"
+    # The requests came one by one, on two connections; they were committed together.
+    assert [len(rows) for rows in handed_off] == [1, server.LINGER_UNTIL]
+
+
+def test_a_small_batch_waits_a_moment_and_a_comment_after_a_quiet_spell_does_not(
+    writer_pair, handed_off, monkeypatch
+):
+    monkeypatch.setattr(server, "LINGER_SECONDS", 0.5)
+    monkeypatch.setattr(server, "LINGER_AFTER", 1.0)
+    first, _ = writer_pair
+    first.insert(_row(0))
+    started = time.monotonic()
+    first.insert(_row(1))  # right after a batch: it waits for company, then commits alone
+    assert time.monotonic() - started >= 0.5
+    time.sleep(1.1)  # quiet
+    monkeypatch.setattr(server, "LINGER_SECONDS", 30.0)
+    started = time.monotonic()
+    first.insert(_row(2))
+    assert time.monotonic() - started < 20, "a comment after a quiet spell waited"
+    assert [len(rows) for rows in handed_off] == [1, 1, 1]
 
 
 def test_the_next_request_elects_a_new_writer_when_the_old_one_exits(writer_pair, container):
