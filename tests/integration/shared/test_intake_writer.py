@@ -236,6 +236,11 @@ def test_comments_in_quick_succession_share_a_batch(writer_pair, handed_off, mon
     assert time.monotonic() - started < 20, "the batch waited although it was full"
     # The requests came one by one, on two connections; they were committed together.
     assert [len(rows) for rows in handed_off] == [1, server.LINGER_UNTIL]
+    # Right after a full batch (a flood's), the next one does not wait either.
+    started = time.monotonic()
+    first.insert(_row(100))
+    assert time.monotonic() - started < 20, "a batch after a full one waited"
+    assert [len(rows) for rows in handed_off] == [1, server.LINGER_UNTIL, 1]
 
 
 def test_a_small_batch_waits_a_moment_and_a_comment_after_a_quiet_spell_does_not(
