@@ -13,7 +13,7 @@ export PARLEY_ENV ?= development
 METRICS_DIR ?= $(CURDIR)/var/metrics
 unexport PROMETHEUS_MULTIPROC_DIR
 
-.PHONY: help install redis browser nginx migrate run test test-fast lint format bench clean
+.PHONY: help install redis browser nginx wrk migrate run test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ run: install redis migrate ## Serve the demo: api :8000, dashboard :8001, worker
 	 echo "==> demo article: http://127.0.0.1:8000/   dashboard: http://127.0.0.1:8001/admin/"; \
 	 exec $(BIN)/python scripts/supervise Procfile
 
-test: install redis browser nginx ## Run the whole suite: unit, integration (Redis, SQLite, PostgreSQL), e2e, browser
+test: install redis browser nginx wrk ## Run the whole suite: unit, integration (Redis, SQLite, PostgreSQL), e2e, browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install redis ## Unit and integration tests only (no processes, no browser)
@@ -66,11 +66,13 @@ format: install ## Apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix shared services workers cli tests bench
 	@$(BIN)/ruff format shared services workers cli tests bench
 
-bench: install redis ## Benchmarks: intake vs bare Flask, pipeline at 0 and 150 ms Akismet, the whole stack (BENCH_ARGS=--postgres: on PostgreSQL)
-	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
+bench: install redis wrk ## Benchmarks: intake vs bare Flask, pipeline at 0 and 150 ms Akismet, the whole stack (BENCH_ARGS=--postgres: on PostgreSQL)
 	@$(BIN)/python -m bench.intake $(BENCH_ARGS)
 	@$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 	@$(BIN)/python -m bench.stack $(BENCH_ARGS)
+
+wrk: ## The HTTP load generator of the benchmarks and their tests (Debian package)
+	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var *.egg-info

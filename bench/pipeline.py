@@ -3,7 +3,8 @@ Akismet-compatible server answering after 0 ms and after 150 ms.
 
     make bench        (or: .venv/bin/python -m bench.pipeline [--comments 3000] [--workers 2])
 
-For each Akismet delay:
+For each Akismet delay, with a bare Flask endpoint's rate measured before and after (how
+fast the machine is this hour):
 - capacity: N comments are submitted over HTTP while no worker runs, then the workers
   start; decided/s = N / (last decision − first decision), from the stored decided_at;
 - latency: comments are offered over HTTP at 100/s for a while with the workers running;
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.common import WORDS, add_postgres_option, bench_store, percentile
+from bench.common import WORDS, WRK_SCRIPT, add_postgres_option, bench_store, percentile, run_wrk
 from tests.support import factories
 from tests.support.procs import stack_env, wait_for
 from tests.support.stack import API, Running
@@ -135,6 +136,22 @@ def train_model(db: str, labelled_csv: str) -> None:
         subprocess.run([parley, *command], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+class BareFlask:
+    """How fast this machine is this hour: bench/bare.py under the production gunicorn
+    settings, loaded with wrk (32 connections) for a few seconds whenever asked, while
+    nothing else of the run is busy."""
+
+    def __init__(self, running: Running, env: dict, tmp: Path, name: str):
+        _, self.url = running.gunicorn("bench.bare:app", env, name, workers=None)
+        self.script = tmp / f"{name}.lua"
+        self.script.write_text(WRK_SCRIPT)
+        run_wrk(self.url, self.script, 32, 1)  # warm-up
+        self.rates: list[float] = []
+
+    def measure(self) -> None:
+        self.rates.append(run_wrk(self.url, self.script, 32, 3)["rps"])
+
+
 def run_delay(delay_ms: int, args, tmp: Path) -> dict:
     db = bench_store(tmp, f"pipeline-{delay_ms}", args.postgres)
     if args.train:
@@ -148,6 +165,8 @@ def run_delay(delay_ms: int, args, tmp: Path) -> dict:
         _, url = running.gunicorn(API, env, f"api-{delay_ms}")
         engine = sa.create_engine(db)
         running.callback(engine.dispose)
+        bare = BareFlask(running, env, tmp, f"bare-{delay_ms}")
+        bare.measure()
 
         # capacity: fill the queue first, then let the workers drain it
         post_many(url, args.comments)
@@ -200,7 +219,9 @@ def run_delay(delay_ms: int, args, tmp: Path) -> dict:
             (datetime.fromisoformat(str(at)).replace(tzinfo=UTC).timestamp() - sent[cid]) * 1000
             for cid, at in rows
         ]
+        bare.measure()
     return {
+        "bare": bare.rates,
         "rate": rate,
         "published": published,
         "p50": percentile(latencies, 50),
@@ -240,6 +261,7 @@ def main() -> None:
         print(
             f"  Akismet {delay:3d} ms: {r['rate']:7.1f} decided/s ({r['published']} published)   "
             f"submit→published p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  (n={r['n_latency']})"
+            f"   bare Flask {min(r['bare']):,.0f}-{max(r['bare']):,.0f}/s before and after"
         )
     if 0 not in results or 150 not in results:
         return

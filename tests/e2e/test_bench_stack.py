@@ -24,7 +24,9 @@ from tests.support.procs import ROOT, descendants, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (make bench does)"),
+    pytest.mark.skipif(
+        not shutil.which("wrk"), reason="wrk is not installed (make test and make bench do)"
+    ),
 ]
 
 TINY = ["--rounds", "1", "--seconds", "2", "--connections", "4", "--warmup", "0"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import shutil
 import threading
 
 import httpx
@@ -77,3 +78,16 @@ def test_an_unreachable_server_is_raised_not_waited_for(server):
 
     with pytest.raises(httpx.ConnectError):
         send_in_turn(url, 10, 4, lambda *_: None)
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (make test does)")
+def test_the_bare_flask_rate_is_measured_each_time_it_is_asked(tmp_path):
+    from bench.pipeline import BareFlask
+    from tests.support.procs import base_env
+    from tests.support.stack import Running
+
+    with Running(tmp_path) as running:
+        bare = BareFlask(running, base_env(), tmp_path, "bare")
+        bare.measure()
+        bare.measure()
+    assert len(bare.rates) == 2 and all(rate > 0 for rate in bare.rates)
