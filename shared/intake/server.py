@@ -45,16 +45,14 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 # A batch of fewer than LINGER_UNTIL rows that began within LINGER_AFTER of the one
 # before, itself of fewer than LINGER_UNTIL rows, waits up to LINGER_SECONDS for more
-# before it commits. Each batch is one check
-# task, and a task's fixed costs (its message, two transactions, the relay, the reads)
-# were most of a check's CPU: at 100 comments/s batches held 1.3-1.8 comments, and a
-# task's CPU grew only from 7.6 to 9.4 ms between one comment and five (bench/README.md,
-# "Fewer, fuller check tasks"). A comment after a quiet spell does not wait: the wait
-# pays only while comments keep coming. Nor does a batch after a full one: in a flood,
-# batches fill without waiting, and a wait there would break up the large batches
-# that tell the workers to step back (shared.intake.pressure). With it, the whole stack's
-# batches held 11.8 comments on average instead of 15.8, the workers stepped back less
-# often, and the intake's share fell.
+# before it commits. Each batch is one check task, and a task's fixed costs (its
+# message, two transactions, the relay, the reads) were most of a check's CPU: at 100
+# comments/s batches held 1.3-1.8 comments, and a task's CPU grew only from 7.6 to 9.4 ms
+# between one comment and five (bench/README.md, "Fewer, fuller check tasks"). A comment
+# after a quiet spell does not wait: the wait pays only while comments keep coming. Nor
+# does a batch after a full one: in a flood batches fill on their own, and waiting there
+# broke them up (bench.intake: 11.8 comments a batch instead of 15.8), while large
+# batches are what tell the workers to step back (shared.intake.pressure).
 LINGER_SECONDS = 0.02
 LINGER_AFTER = 0.1
 LINGER_UNTIL = 8
