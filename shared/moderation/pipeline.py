@@ -224,19 +224,17 @@ def _check(container: Container, comment_ids: list[str], recheck: bool) -> dict 
     # One read session for the batch's reads (the rows, their contexts, the model, the
     # modes), closed before Akismet is asked: a read open across the answers would keep
     # SQLite from checkpointing its log meanwhile.
-    with container.stores.moderation_read() as session:
-        leases = claim(container, comment_ids, recheck, session)
-        if not leases:
-            return None
-        try:
-            planned = _plan(container, session, leases, recheck)
-        except Exception:
-            release(container, leases)
-            raise
+    leases: list[Claimed] = []
     try:
+        with container.stores.moderation_read() as session:
+            leases = claim(container, comment_ids, recheck, session)
+            if not leases:
+                return None
+            planned = _plan(container, session, leases, recheck)
         return record(container, _ask(container, leases, *planned), recheck)
     except Exception:
-        release(container, leases)
+        if leases:  # a failed claim holds nothing to give back
+            release(container, leases)
         raise
 
 
