@@ -17,19 +17,26 @@ from shared.logs import configure_logging
 from shared.ops import collector
 
 # One process per CPU this server may use, each kept to its CPU (services/affinity.py),
-# sixteen threads each; the threads overlap the wait for the intake writer's batch commit.
+# 32 threads each; the threads overlap the wait for the intake writer's batch commit.
 # On 2 cores, intake benchmark runs taken in turns (2026-11-29), 2 x 16 against 4 x 8, both
 # pinned: Parley 2,328 and 2,293 accepted/s against 1,981 and 2,088, bare Flask 7,133
 # and 7,227/s against 6,298 and 6,531 (their ratio unchanged: 0.326 and 0.317 against
 # 0.314 and 0.320). Unpinned, two processes per core had been the better layout: 4 x 8 gave
 # 1,004-1,074 accepted/s, 6 x 6 940-1,002, 3 x 8 951-1,001, 2 x 16 839-939.
+# Why 32, not 16: a thread waiting for the writer's answer costs no CPU, but it is taken.
+# With 16, a burst's 32 connections kept every thread of both processes waiting, and a
+# page view queued behind the comments before Flask even saw it (scratch timing: up to
+# 59 ms before the view began, for a view of 2.5 ms). Whole stack, four alternating pairs
+# (bench.stack, 2 rounds each, 2026-12-07 19:55-20:15): reads p50 page 15-21 ms against
+# 25-32, JSON 10-16 against 16-28; p99 page 64-88 against 73-124 ms; stack ratio
+# 0.238-0.291 against 0.238-0.255 (bench/README.md, "Threads for reads").
 workers = int(
     os.environ.get(
         "PARLEY_HTTP_WORKERS", len(affinity.usable_cpus()) or multiprocessing.cpu_count()
     )
 )
 worker_class = "gthread"
-threads = int(os.environ.get("PARLEY_HTTP_THREADS", 16))
+threads = int(os.environ.get("PARLEY_HTTP_THREADS", 32))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
